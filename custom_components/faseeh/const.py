@@ -1,0 +1,39 @@
+"""Constants shared by the Faseeh integration's modules."""
+
+from typing import Final
+
+DOMAIN: Final = "faseeh"
+
+# Config entry data.
+CONF_REGION: Final = "region"
+CONF_URL: Final = "url"
+
+REGION_GLOBAL: Final = "global"
+REGION_UAE: Final = "uae"
+REGION_MUNSIT: Final = "munsit"
+REGION_CUSTOM: Final = "custom"
+REGION_URLS: Final[dict[str, str]] = {
+    REGION_GLOBAL: "https://api.faseeh.ai",
+    REGION_UAE: "https://ae.api.faseeh.ai",
+    REGION_MUNSIT: "https://api.munsit.com",
+}
+
+# Options: the entity's defaults, and the keys a `tts.speak` call may override.
+CONF_VOICE: Final = "voice"
+CONF_MODEL: Final = "model"
+CONF_STABILITY: Final = "stability"
+CONF_SIMILARITY_BOOST: Final = "similarity_boost"
+CONF_SPEED: Final = "speed"
+
+DEFAULT_MODEL: Final = "faseeh-v1-preview"
+DEFAULT_VOICE: Final = "ar-hijazi-female-1"
+DEFAULT_STABILITY: Final = 0.5
+DEFAULT_SIMILARITY_BOOST: Final = 0.75
+DEFAULT_SPEED: Final = 1.0
+
+DASHBOARD_URLS: Final[dict[str, str]] = {
+    REGION_GLOBAL: "https://app.faseeh.ai",
+    REGION_UAE: "https://ae.app.munsit.com",
+    REGION_MUNSIT: "https://app.munsit.com",
+    REGION_CUSTOM: "https://app.faseeh.ai",
+}
