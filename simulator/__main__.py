@@ -1,0 +1,82 @@
+"""Command line: run the Faseeh simulator until SIGINT or SIGTERM."""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from .faults import FAULTS
+from .server import FaseehSimulator, SimulatorConfig
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Build the argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator", description="Run a local Faseeh TTS simulator."
+    )
+    parser.add_argument("--port", type=int, default=0, help="TCP port (0 = any free port)")
+    parser.add_argument(
+        "--fault",
+        choices=sorted(FAULTS),
+        metavar="NAME",
+        help="fault to inject (see --list-faults)",
+    )
+    parser.add_argument("--audio", choices=["deterministic", "speech"], default="deterministic")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accepted API key (repeatable; default faseeh-sim-key)",
+    )
+    parser.add_argument("--first-audio-delay", type=float, default=0.0, metavar="S")
+    parser.add_argument("--realtime-factor", type=float, default=None, metavar="N")
+    parser.add_argument("--chunk-bytes", type=int, default=4800, metavar="N")
+    parser.add_argument("--final-style", choices=["end", "batch", "never"], default="end")
+    parser.add_argument("--close-after-final", action="store_true")
+    parser.add_argument("--list-faults", action="store_true", help="print every fault and exit")
+    return parser
+
+
+async def _serve(config: SimulatorConfig) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with FaseehSimulator(config) as sim:
+        # Scripts wait for this exact first line, so flush it at once.
+        print(f"FASEEH_URL={sim.url}", flush=True)
+        await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.list_faults:
+        width = max(map(len, FAULTS))
+        for name, description in FAULTS.items():
+            print(f"{name:<{width}}  {description}")
+        return 0
+    if args.chunk_bytes < 1:
+        _parser().error("--chunk-bytes must be positive")
+    config = SimulatorConfig(
+        port=args.port,
+        audio=args.audio,
+        first_audio_delay=args.first_audio_delay,
+        realtime_factor=args.realtime_factor,
+        chunk_bytes=args.chunk_bytes,
+        final_style=args.final_style,
+        close_after_final=args.close_after_final,
+        fault=args.fault,
+    )
+    if args.api_keys:
+        config.api_keys = set(args.api_keys)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    asyncio.run(_serve(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Named faults the simulator can inject; the names are part of the shared contract."""
+
+FAULTS: dict[str, str] = {
+    "invalid_key_handshake": "WS handshake answered with HTTP 401; every REST call gets 401.",
+    "invalid_key_frame": "Error frame 40101 in reply to initConnection, then the socket closes.",
+    "wallet_empty": "Error frame 40201 before any audio of a generation; REST synthesis gets 402.",
+    "wallet_empty_midstream": "Error 40201 after fault_after_chunks audio frames, then close.",
+    "rate_limit": "Error frame 42901 in reply to initConnection; REST synthesis gets 429.",
+    "rate_limit_handshake": "WS handshake answered with HTTP 429.",
+    "unknown_voice": "Error frame 40402 in reply to initConnection whatever the voice; REST 404.",
+    "unknown_model": "Error frame 40401 in reply to initConnection whatever the model; REST 404.",
+    "invalid_setting": "Error frame 40001 in reply to initConnection; REST synthesis gets 400.",
+    "internal_error": "Error frame 50001 in reply to initConnection; REST synthesis gets 500.",
+    "drop_mid_audio": "TCP aborted after fault_after_chunks audio frames; no close frame.",
+    "stall": "Nothing more is sent after fault_after_chunks audio frames; the socket stays open.",
+    "silent": "connectionInitialized, then never audio or a final frame; REST keeps working.",
+    "malformed_json": "A text frame that is not JSON right after connectionInitialized.",
+    "audio_not_base64": "The first audio frame of each generation has audio that is not base64.",
+    "odd_byte_chunks": "Audio frames split at odd byte counts (not an error; carry the odd byte).",
+    "binary_frame": "The first audio of each generation arrives as a binary WS frame.",
+    "unknown_message_type": "A sessionStats frame before each generation's audio (to be ignored).",
+    "slow_handshake": "The WS handshake is answered only after 30 s.",
+}
+
+# Faults that fire once a session has sent fault_after_chunks audio frames.
+MIDSTREAM_FAULTS: frozenset[str] = frozenset({"wallet_empty_midstream", "drop_mid_audio", "stall"})

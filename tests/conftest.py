@@ -1,0 +1,3 @@
+"""Fixtures for every test: the Faseeh simulator."""
+
+pytest_plugins = ["simulator.pytest_plugin"]

@@ -1,0 +1,1 @@
+"""Tests of the Faseeh simulator, spoken to over raw HTTP and WebSocket."""
