@@ -1,0 +1,53 @@
+"""Diagnostics download: what the entry is set to and what went wrong lately, never the key."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
+
+if TYPE_CHECKING:
+    from . import FaseehConfigEntry
+
+# The unique id is only a hash of the key, but a hash is still a fingerprint of a secret.
+TO_REDACT = {CONF_API_KEY, "unique_id"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: FaseehConfigEntry
+) -> dict[str, Any]:
+    """Return the entry with its key redacted, its catalogue and its recent failures."""
+    diagnostics: dict[str, Any] = {
+        "entry": async_redact_data(entry.as_dict(), TO_REDACT),
+        "state": entry.state.value,
+        "options": dict(entry.options),
+    }
+    if entry.state is not ConfigEntryState.LOADED:
+        # Runtime data only exists while the entry is loaded.
+        return diagnostics
+    data = entry.runtime_data
+    coordinator = data.catalogue
+    catalogue = coordinator.data
+    diagnostics["catalogue"] = {
+        "last_update_success": coordinator.last_update_success,
+        "last_error": type(coordinator.last_exception).__name__
+        if coordinator.last_exception
+        else None,
+        "voice_count": len(catalogue.voices),
+        "model_count": len(catalogue.models),
+        "voice_ids": [voice.voice_id for voice in catalogue.voices],
+        "model_ids": [model.model_id for model in catalogue.models],
+    }
+    diagnostics["recent_errors"] = [
+        {
+            "when": error.when.isoformat(),
+            "kind": error.kind,
+            "error_code": error.error_code,
+            "status": error.status,
+        }
+        for error in data.recent_errors
+    ]
+    return diagnostics
