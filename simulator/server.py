@@ -529,6 +529,17 @@ class FaseehSimulator:
         """Return the active fault, validated against FAULTS."""
         return _check_fault(self.config.fault)
 
+    async def all_sessions_closed(self, within: float = 2.0) -> bool:
+        """Wait until the server has seen every WebSocket session end; False if one lingers."""
+        try:
+            async with asyncio.timeout(within):
+                # Sessions are plain records, polled: no event to wait on.
+                while not all(session.closed for session in self.ws_sessions):  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+        except TimeoutError:
+            return False
+        return True
+
     def reset_records(self) -> None:
         """Forget every recorded WebSocket session and REST request."""
         self.ws_sessions.clear()

@@ -1,0 +1,76 @@
+"""Faseeh (Munsit) Arabic text-to-speech for Home Assistant."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util import dt as dt_util
+
+from .client import FaseehClient, FaseehError
+from .coordinator import FaseehCatalogueCoordinator
+from .repairs import check_default_voice
+
+PLATFORMS: list[Platform] = [Platform.TTS]
+
+# Enough history for diagnostics to show a pattern without growing without bound.
+RECENT_ERRORS_KEPT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedError:
+    """A failure a user may ask about, without any secret in it."""
+
+    when: datetime
+    kind: str
+    error_code: str | None
+    status: int | None
+
+
+@dataclass(slots=True)
+class FaseehData:
+    """What one config entry keeps while it is loaded."""
+
+    client: FaseehClient
+    catalogue: FaseehCatalogueCoordinator
+    recent_errors: deque[RecordedError] = field(
+        default_factory=lambda: deque(maxlen=RECENT_ERRORS_KEPT)
+    )
+
+    def record_error(self, err: FaseehError) -> None:
+        """Remember a failure for diagnostics."""
+        self.recent_errors.append(
+            RecordedError(dt_util.utcnow(), type(err).__name__, err.error_code, err.status)
+        )
+
+
+type FaseehConfigEntry = ConfigEntry[FaseehData]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bool:
+    """Check the key by loading the catalogue, then set up the TTS entity."""
+    client = FaseehClient(
+        async_get_clientsession(hass), entry.data[CONF_API_KEY], entry.data[CONF_URL]
+    )
+    coordinator = FaseehCatalogueCoordinator(hass, entry, client)
+    # Raises ConfigEntryAuthFailed (reauth) or ConfigEntryNotReady (retry) for us.
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = FaseehData(client=client, catalogue=coordinator)
+
+    def _check_default_voice() -> None:
+        check_default_voice(hass, entry, coordinator.data)
+
+    _check_default_voice()
+    entry.async_on_unload(coordinator.async_add_listener(_check_default_voice))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bool:
+    """Unload the TTS entity."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -1,0 +1,323 @@
+"""Faseeh text-to-speech entity: Arabic speech streamed as WAV while the text is still arriving."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass
+import logging
+from typing import Any, override
+
+from homeassistant.components.tts import (
+    ATTR_PREFERRED_SAMPLE_RATE,
+    ATTR_VOICE,
+    TextToSpeechEntity,
+    Voice as TTSVoice,
+)
+from homeassistant.components.tts.entity import TTSAudioRequest, TTSAudioResponse
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import FaseehConfigEntry
+from .client import (
+    OUTPUT_FORMATS,
+    SIMILARITY_RANGE,
+    SPEED_RANGE,
+    STABILITY_RANGE,
+    AuthenticationError,
+    FaseehError,
+    InsufficientBalanceError,
+    ModelNotFoundError,
+    VoiceNotFoundError,
+    VoiceSettings,
+)
+from .client.errors import (
+    AccessDeniedError,
+    ConnectionLostError,
+    InvalidSettingsError,
+    ProtocolError,
+    RateLimitError,
+    ServiceTimeoutError,
+    ServiceUnavailableError,
+)
+from .const import (
+    CONF_MODEL,
+    CONF_REGION,
+    CONF_SIMILARITY_BOOST,
+    CONF_SPEED,
+    CONF_STABILITY,
+    CONF_VOICE,
+    DASHBOARD_URLS,
+    DEFAULT_MODEL,
+    DEFAULT_SIMILARITY_BOOST,
+    DEFAULT_SPEED,
+    DEFAULT_STABILITY,
+    DEFAULT_VOICE,
+    DOMAIN,
+)
+from .coordinator import Catalogue
+from .dialects import ARABIC, dialect_languages
+from .repairs import check_default_voice, clear_wallet_empty, raise_wallet_empty
+from .wav import streaming_wav_header
+
+_LOGGER = logging.getLogger(__name__)
+
+# Synthesis is a network stream per request; HA need not serialise them.
+PARALLEL_UPDATES = 0
+
+DEFAULT_SAMPLE_RATE = OUTPUT_FORMATS["pcm_24000"]
+
+# The service's failures, as the translated message a user sees.
+ERROR_TRANSLATIONS: dict[type[FaseehError], str] = {
+    AuthenticationError: "invalid_auth",
+    InsufficientBalanceError: "insufficient_balance",
+    RateLimitError: "rate_limited",
+    VoiceNotFoundError: "voice_not_found",
+    ModelNotFoundError: "model_not_found",
+    InvalidSettingsError: "invalid_settings",
+    AccessDeniedError: "access_denied",
+    ServiceUnavailableError: "service_unavailable",
+    ConnectionLostError: "connection_lost",
+    ProtocolError: "protocol_error",
+    ServiceTimeoutError: "timeout",
+}
+
+_SETTING_RANGES: dict[str, tuple[float, float]] = {
+    CONF_STABILITY: STABILITY_RANGE,
+    CONF_SIMILARITY_BOOST: SIMILARITY_RANGE,
+    CONF_SPEED: SPEED_RANGE,
+}
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: FaseehConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the account's TTS entity."""
+    async_add_entities([FaseehTTSEntity(entry)])
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechParameters:
+    """One request's voice, model and settings, validated."""
+
+    voice_id: str
+    model_id: str
+    settings: VoiceSettings
+    output_format: str
+
+
+class FaseehTTSEntity(TextToSpeechEntity):
+    """Speaks Arabic with the account's Faseeh voices."""
+
+    _attr_has_entity_name = True
+    _attr_translation_key = "speech"
+    _attr_default_language = ARABIC
+
+    def __init__(self, entry: FaseehConfigEntry) -> None:
+        """Describe the entity for one account."""
+        self._entry = entry
+        self._attr_unique_id = entry.entry_id
+        self._attr_supported_options = [
+            ATTR_VOICE,
+            CONF_MODEL,
+            CONF_STABILITY,
+            CONF_SIMILARITY_BOOST,
+            CONF_SPEED,
+            # Listed so HA hands it to us: Faseeh can produce some rates natively.
+            ATTR_PREFERRED_SAMPLE_RATE,
+        ]
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry.entry_id)},
+            name=entry.title,
+            manufacturer="Faseeh",
+            model="Arabic text-to-speech",
+            entry_type=DeviceEntryType.SERVICE,
+            configuration_url=DASHBOARD_URLS[entry.data[CONF_REGION]],
+        )
+        self._attr_default_options = _default_options(entry.options)
+        self._voices: dict[str, list[TTSVoice]] = {}
+        self._rebuild_voices()
+
+    @property
+    def _catalogue(self) -> Catalogue:
+        return self._entry.runtime_data.catalogue.data
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow catalogue refreshes and option changes without reloading."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self._entry.runtime_data.catalogue.async_add_listener(self._catalogue_updated)
+        )
+        self.async_on_remove(self._entry.add_update_listener(self._async_options_updated))
+
+    @callback
+    def _catalogue_updated(self) -> None:
+        self._rebuild_voices()
+
+    async def _async_options_updated(self, hass: HomeAssistant, entry: FaseehConfigEntry) -> None:
+        # Assigning a new value clears HA's cached default_options, so the cache key follows.
+        self._attr_default_options = _default_options(entry.options)
+        self._rebuild_voices()
+        check_default_voice(hass, entry, self._catalogue)
+
+    @callback
+    def _rebuild_voices(self) -> None:
+        """Offer every voice under "ar" and each voice under its dialect's regional tag."""
+        default_voice = self._entry.options.get(CONF_VOICE, DEFAULT_VOICE)
+        # The voice picker and Assist take the first voice as the default.
+        voices = sorted(self._catalogue.voices, key=lambda voice: voice.voice_id != default_voice)
+        by_language: dict[str, list[TTSVoice]] = {ARABIC: []}
+        for voice in voices:
+            tts_voice = TTSVoice(voice.voice_id, _voice_label(voice.name, voice.dialects))
+            by_language[ARABIC].append(tts_voice)
+            for language in dialect_languages(voice.dialects):
+                by_language.setdefault(language, []).append(tts_voice)
+        self._voices = by_language
+        self._attr_supported_languages = sorted(by_language)
+
+    @callback
+    @override
+    def async_get_supported_voices(self, language: str) -> list[TTSVoice] | None:
+        """Return the account's voices for this language, the configured default first."""
+        return self._voices.get(language)
+
+    @override
+    async def async_stream_tts_audio(self, request: TTSAudioRequest) -> TTSAudioResponse:
+        """Start speaking at once; text deltas are forwarded while audio streams back."""
+        parameters = self._speech_parameters(request.options)
+        return TTSAudioResponse("wav", self._wav_stream(request.message_gen, parameters))
+
+    async def _wav_stream(
+        self, message_gen: AsyncGenerator[str], parameters: SpeechParameters
+    ) -> AsyncGenerator[bytes]:
+        """Yield one streaming WAV header, then PCM as each frame arrives."""
+        data = self._entry.runtime_data
+        header_sent = False
+        speech = data.client.stream_speech(
+            message_gen,
+            voice_id=parameters.voice_id,
+            model_id=parameters.model_id,
+            settings=parameters.settings,
+            output_format=parameters.output_format,
+        )
+        try:
+            async with aclosing(speech):
+                async for chunk in speech:
+                    if not header_sent:
+                        # The real rate is only known from the first frame.
+                        yield streaming_wav_header(chunk.sample_rate)
+                        header_sent = True
+                    yield chunk.pcm
+        except FaseehError as err:
+            raise self._failure(err, parameters) from None
+        if not header_sent:
+            # An empty generator breaks HA's ffmpeg conversion; a header alone is valid audio.
+            yield streaming_wav_header(OUTPUT_FORMATS[parameters.output_format])
+        clear_wallet_empty(self.hass, self._entry)
+
+    def _failure(self, err: FaseehError, parameters: SpeechParameters) -> HomeAssistantError:
+        """Record a failure, start whatever the user must do about it, and describe it."""
+        self._entry.runtime_data.record_error(err)
+        _LOGGER.debug("Synthesis failed: %s", err)
+        if isinstance(err, AuthenticationError):
+            self._entry.async_start_reauth(self.hass)
+        elif isinstance(err, InsufficientBalanceError):
+            raise_wallet_empty(self.hass, self._entry)
+        translation_key = next(
+            key for kind, key in ERROR_TRANSLATIONS.items() if isinstance(err, kind)
+        )
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key=translation_key,
+            translation_placeholders={
+                "message": err.message,
+                "voice": parameters.voice_id,
+                "model": parameters.model_id,
+            },
+        )
+
+    def _speech_parameters(self, options: Mapping[str, Any]) -> SpeechParameters:
+        """Validate the merged options of one request, with a translated error per problem."""
+        voice_id = str(options.get(ATTR_VOICE) or DEFAULT_VOICE)
+        model_id = str(options.get(CONF_MODEL) or DEFAULT_MODEL)
+        catalogue = self._catalogue
+        if catalogue.voice(voice_id) is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_voice",
+                translation_placeholders={"voice": voice_id},
+            )
+        if catalogue.model(model_id) is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_model",
+                translation_placeholders={"model": model_id},
+            )
+        values = {
+            option: _setting(options, option, default)
+            for option, default in (
+                (CONF_STABILITY, DEFAULT_STABILITY),
+                (CONF_SIMILARITY_BOOST, DEFAULT_SIMILARITY_BOOST),
+                (CONF_SPEED, DEFAULT_SPEED),
+            )
+        }
+        return SpeechParameters(
+            voice_id=voice_id,
+            model_id=model_id,
+            settings=VoiceSettings(
+                stability=values[CONF_STABILITY],
+                similarity_boost=values[CONF_SIMILARITY_BOOST],
+                speed=values[CONF_SPEED],
+            ),
+            output_format=_output_format(options.get(ATTR_PREFERRED_SAMPLE_RATE)),
+        )
+
+
+def _default_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry's options as TTS defaults, so each of them is part of HA's cache key."""
+    return {
+        ATTR_VOICE: options.get(CONF_VOICE, DEFAULT_VOICE),
+        CONF_MODEL: options.get(CONF_MODEL, DEFAULT_MODEL),
+        CONF_STABILITY: options.get(CONF_STABILITY, DEFAULT_STABILITY),
+        CONF_SIMILARITY_BOOST: options.get(CONF_SIMILARITY_BOOST, DEFAULT_SIMILARITY_BOOST),
+        CONF_SPEED: options.get(CONF_SPEED, DEFAULT_SPEED),
+    }
+
+
+def _voice_label(name: str, dialects: tuple[str, ...]) -> str:
+    if not dialects:
+        return name
+    return f"{name} ({', '.join(dialect.capitalize() for dialect in dialects)})"
+
+
+def _setting(options: Mapping[str, Any], option: str, default: float) -> float:
+    """Read one numeric setting, which YAML or the UI may give as a string."""
+    raw = options.get(option, default)
+    minimum, maximum = _SETTING_RANGES[option]
+    try:
+        value = float(raw)
+    except TypeError, ValueError:
+        value = float("nan")
+    if not minimum <= value <= maximum:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="out_of_range",
+            translation_placeholders={
+                "option": option,
+                "value": str(raw),
+                "minimum": str(minimum),
+                "maximum": str(maximum),
+            },
+        )
+    return value
+
+
+def _output_format(preferred_sample_rate: Any) -> str:
+    """Ask Faseeh for the rate the consumer wants when it can produce it natively."""
+    output_format = f"pcm_{preferred_sample_rate}"
+    return output_format if output_format in OUTPUT_FORMATS else f"pcm_{DEFAULT_SAMPLE_RATE}"

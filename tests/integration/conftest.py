@@ -1,0 +1,120 @@
+"""Fixtures for tests that run the integration inside a real Home Assistant."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+import socket
+from typing import Any
+
+from homeassistant.components import tts
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.faseeh.const import (
+    CONF_MODEL,
+    CONF_REGION,
+    CONF_SIMILARITY_BOOST,
+    CONF_SPEED,
+    CONF_STABILITY,
+    CONF_VOICE,
+    DEFAULT_MODEL,
+    DEFAULT_SIMILARITY_BOOST,
+    DEFAULT_SPEED,
+    DEFAULT_STABILITY,
+    DEFAULT_VOICE,
+    DOMAIN,
+    REGION_CUSTOM,
+    REGION_URLS,
+)
+from simulator import DEFAULT_API_KEY, FaseehSimulator
+
+DEFAULT_OPTIONS: dict[str, Any] = {
+    CONF_VOICE: DEFAULT_VOICE,
+    CONF_MODEL: DEFAULT_MODEL,
+    CONF_STABILITY: DEFAULT_STABILITY,
+    CONF_SIMILARITY_BOOST: DEFAULT_SIMILARITY_BOOST,
+    CONF_SPEED: DEFAULT_SPEED,
+}
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant find custom_components/faseeh."""
+
+
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """Keep the TTS disk cache in a per-test folder, not inside site-packages."""
+    return hass_tmp_config_dir
+
+
+@pytest.fixture
+def tts_cache_dir(hass_tmp_config_dir: str) -> Path:
+    """Where Home Assistant writes cached speech."""
+    return Path(hass_tmp_config_dir) / "tts"
+
+
+@pytest.fixture
+def config_entry(faseeh_sim: FaseehSimulator) -> MockConfigEntry:
+    """A Faseeh account pointed at the simulator, with the default options."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Faseeh",
+        unique_id="faseeh-test-account",
+        data={CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_CUSTOM, CONF_URL: faseeh_sim.url},
+        options=dict(DEFAULT_OPTIONS),
+    )
+
+
+@pytest.fixture
+async def setup_integration(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> AsyncIterator[MockConfigEntry]:
+    """Set the Faseeh entry up in a real Home Assistant and unload it afterwards."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    yield config_entry
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.fixture
+def closed_port_url(socket_enabled: None) -> str:
+    """The address of a port on 127.0.0.1 that nothing listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def known_regions_on_simulator(
+    monkeypatch: pytest.MonkeyPatch, faseeh_sim: FaseehSimulator
+) -> FaseehSimulator:
+    """Point the global, UAE and Munsit regions at the simulator: tests may not leave 127.0.0.1."""
+    for region in list(REGION_URLS):
+        monkeypatch.setitem(REGION_URLS, region, faseeh_sim.url)
+    return faseeh_sim
+
+
+@pytest.fixture
+async def unload_faseeh_entries(hass: HomeAssistant) -> AsyncIterator[None]:
+    """Unload whatever Faseeh entries a test created, and let their tasks finish."""
+    yield
+    await hass.async_block_till_done(wait_background_tasks=True)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state is ConfigEntryState.LOADED:
+            await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def speak(hass: HomeAssistant, entry: ConfigEntry, message: str) -> bytes:
+    """Speak through Home Assistant's TTS manager as a WAV consumer would; errors propagate."""
+    [entity] = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    stream = tts.async_create_stream(hass, entity.entity_id, "ar", {"preferred_format": "wav"})
+    stream.async_set_message(message)
+    return b"".join([chunk async for chunk in stream.async_stream_result()])

@@ -1,0 +1,358 @@
+"""The Faseeh TTS entity, as a Home Assistant user and an Assist pipeline see it."""
+
+import asyncio
+from collections.abc import AsyncGenerator
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from homeassistant.components import media_source, tts
+from homeassistant.components.tts.const import DATA_TTS_MANAGER
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
+
+from custom_components.faseeh.const import CONF_SPEED, CONF_VOICE
+from custom_components.faseeh.wav import streaming_wav_header
+from simulator import FaseehSimulator, deterministic_pcm
+
+ENTITY_ID = "tts.faseeh_speech"
+GREETING = "مرحبا بك في بيتك الذكي. الجو اليوم مشمس، والحرارة معتدلة!"
+
+pytestmark = pytest.mark.usefixtures("setup_integration")
+
+
+async def decode_to_pcm(audio: bytes, sample_rate: int = 24000) -> bytes:
+    """What a player hears: the audio decoded by the real ffmpeg to PCM16 mono."""
+    ffmpeg = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "pipe:0",
+        "-f", "s16le", "-ac", "1", "-ar", str(sample_rate), "pipe:1",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    pcm, _ = await ffmpeg.communicate(audio)
+    assert ffmpeg.returncode == 0
+    return pcm
+
+
+async def fetch_speech(
+    hass_client: ClientSessionGenerator,
+    message: str,
+    options: dict[str, Any] | None = None,
+    *,
+    cache: bool = False,
+    expected_status: HTTPStatus = HTTPStatus.OK,
+) -> bytes:
+    """Ask HA for a speech URL over its API and fetch it as a media player would."""
+    client = await hass_client()
+    response = await client.post(
+        "/api/tts_get_url",
+        json={"engine_id": ENTITY_ID, "message": message, "cache": cache, "options": options or {}},
+    )
+    assert response.status == HTTPStatus.OK, await response.text()
+    url = (await response.json())["url"]
+    audio = await client.get(url.removeprefix("http://example.local:8123"))
+    assert audio.status == expected_status
+    return await audio.read()
+
+
+def cached_files(tts_cache_dir: Path) -> list[Path]:
+    """Speech files HA keeps on disk."""
+    return sorted(tts_cache_dir.glob("*")) if tts_cache_dir.exists() else []
+
+
+@pytest.fixture(autouse=True)
+async def internal_url(hass: HomeAssistant) -> None:
+    """Give HA a URL to put in front of its TTS proxy paths."""
+    hass.config.internal_url = "http://example.local:8123"
+
+
+async def test_wav_from_the_proxy_is_our_streaming_header_then_every_pcm_byte(
+    hass_client: ClientSessionGenerator, faseeh_sim: FaseehSimulator
+) -> None:
+    """With preferred_format wav, HA passes our header and the exact PCM through."""
+    audio = await fetch_speech(hass_client, GREETING, {"preferred_format": "wav"})
+
+    assert audio[:44] == streaming_wav_header(24000)
+    assert audio[44:] == deterministic_pcm(GREETING, 24000)
+    assert await decode_to_pcm(audio) == deterministic_pcm(GREETING, 24000)
+
+
+async def test_speak_on_a_media_player_plays_an_mp3_of_the_whole_message(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """tts.speak hands the player a URL whose mp3 decodes to the message's full length."""
+    assert await async_setup_component(hass, "media_source", {})
+    calls = async_mock_service(hass, "media_player", "play_media")
+
+    await hass.services.async_call(
+        tts.DOMAIN,
+        "speak",
+        {
+            "entity_id": ENTITY_ID,
+            "media_player_entity_id": "media_player.kitchen",
+            "message": GREETING,
+        },
+        blocking=True,
+    )
+
+    assert len(calls) == 1
+    media = await media_source.async_resolve_media(
+        hass, calls[0].data["media_content_id"], "media_player.kitchen"
+    )
+    client = await hass_client()
+    response = await client.get(media.url.removeprefix("http://example.local:8123"))
+    assert response.status == HTTPStatus.OK
+    assert media.mime_type == "audio/mpeg"
+    pcm = await decode_to_pcm(await response.read())
+    expected_seconds = len(deterministic_pcm(GREETING, 24000)) / 48000
+    # mp3 adds encoder padding and rounds to frames; it never loses speech.
+    assert expected_seconds <= len(pcm) / 48000 < expected_seconds + 0.2
+
+
+async def test_a_native_preferred_rate_is_asked_of_faseeh_instead_of_resampled(
+    hass_client: ClientSessionGenerator, faseeh_sim: FaseehSimulator
+) -> None:
+    """A satellite asking for 16 kHz WAV gets Faseeh's own 16 kHz audio."""
+    audio = await fetch_speech(
+        hass_client, GREETING, {"preferred_format": "wav", "preferred_sample_rate": 16000}
+    )
+
+    assert faseeh_sim.ws_sessions[-1].init is not None
+    assert faseeh_sim.ws_sessions[-1].init["output_format"] == "pcm_16000"
+    assert await decode_to_pcm(audio, 16000) == deterministic_pcm(GREETING, 16000)
+
+
+async def test_speech_starts_while_the_text_is_still_being_written(
+    hass: HomeAssistant, faseeh_sim: FaseehSimulator
+) -> None:
+    """The rest of an LLM answer is held back until audio arrives, and the request completes."""
+    first_audio = asyncio.Event()
+    deltas = ["مرحبا بك. ", "كيف يمكن", "ني مساعدتك ", "اليوم؟"]
+
+    async def llm_answer() -> AsyncGenerator[str]:
+        yield deltas[0]
+        # Without streaming, this would wait forever: no audio before the text ends.
+        await first_audio.wait()
+        for delta in deltas[1:]:
+            yield delta
+
+    stream = tts.async_create_stream(hass, ENTITY_ID, "ar", {"preferred_format": "wav"})
+    stream.async_set_message_stream(llm_answer())
+    chunks: list[bytes] = []
+    async with asyncio.timeout(10):
+        async for chunk in stream.async_stream_result():
+            chunks.append(chunk)
+            first_audio.set()
+
+    text = "".join(deltas)
+    assert faseeh_sim.ws_sessions[-1].text == text
+    assert b"".join(chunks)[44:] == deterministic_pcm(text, 24000)
+
+
+# Each fault the service can produce, and the translated error a user sees for it.
+FAILURES = {
+    "invalid_key_handshake": "invalid_auth",
+    "invalid_key_frame": "invalid_auth",
+    "wallet_empty": "insufficient_balance",
+    "wallet_empty_midstream": "insufficient_balance",
+    "rate_limit": "rate_limited",
+    "rate_limit_handshake": "rate_limited",
+    "unknown_voice": "voice_not_found",
+    "unknown_model": "model_not_found",
+    "invalid_setting": "invalid_settings",
+    "internal_error": "service_unavailable",
+    "drop_mid_audio": "connection_lost",
+    "stall": "timeout",
+    "malformed_json": "protocol_error",
+    "audio_not_base64": "protocol_error",
+    "binary_frame": "protocol_error",
+}
+
+
+@pytest.mark.parametrize(("fault", "translation_key"), FAILURES.items())
+async def test_a_failed_synthesis_is_a_clear_error_never_cached_and_the_next_one_works(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    faseeh_sim: FaseehSimulator,
+    tts_cache_dir: Path,
+    fault: str,
+    translation_key: str,
+) -> None:
+    """Failed or truncated audio raises a translated error and leaves nothing cached."""
+    faseeh_sim.config.fault = fault
+    faseeh_sim.config.fault_after_chunks = 1
+    stream = tts.async_create_stream(hass, ENTITY_ID, "ar", {"preferred_format": "wav"})
+    stream.async_set_message(GREETING)
+
+    with pytest.raises(HomeAssistantError) as raised:
+        async for _ in stream.async_stream_result():
+            pass
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert raised.value.translation_key == translation_key
+    assert hass.data[DATA_TTS_MANAGER].mem_cache == {}
+    assert cached_files(tts_cache_dir) == []
+    assert await faseeh_sim.all_sessions_closed()
+
+    faseeh_sim.config.fault = None
+    audio = await fetch_speech(hass_client, GREETING, {"preferred_format": "wav"}, cache=True)
+    assert audio[44:] == deterministic_pcm(GREETING, 24000)
+
+
+async def test_a_player_already_listening_gets_a_short_file_that_is_never_cached(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    faseeh_sim: FaseehSimulator,
+    tts_cache_dir: Path,
+) -> None:
+    """Audio that already went out cannot be recalled, but it is never served again."""
+    faseeh_sim.config.fault = "drop_mid_audio"
+    faseeh_sim.config.fault_after_chunks = 2
+
+    audio = await fetch_speech(hass_client, GREETING, {"preferred_format": "wav"}, cache=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    complete = deterministic_pcm(GREETING, 24000)
+    assert 0 < len(audio[44:]) < len(complete)
+    assert complete.startswith(audio[44:])
+    assert hass.data[DATA_TTS_MANAGER].mem_cache == {}
+    assert cached_files(tts_cache_dir) == []
+
+
+async def test_no_audio_is_a_failure_when_a_player_connects_after_it(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, faseeh_sim: FaseehSimulator
+) -> None:
+    """A fetch that arrives after the failure gets an HTTP error, not an empty file."""
+    faseeh_sim.config.fault = "wallet_empty"
+    await fetch_speech(
+        hass_client, GREETING, cache=True, expected_status=HTTPStatus.INTERNAL_SERVER_ERROR
+    )
+
+
+async def test_changing_an_option_is_a_new_cache_entry(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    faseeh_sim: FaseehSimulator,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """The same text is served from cache until a voice setting changes."""
+    await fetch_speech(hass_client, GREETING, cache=True)
+    await fetch_speech(hass_client, GREETING, cache=True)
+    assert len(faseeh_sim.ws_sessions) == 1
+
+    hass.config_entries.async_update_entry(
+        setup_integration, options={**setup_integration.options, CONF_SPEED: 1.1}
+    )
+    await hass.async_block_till_done()
+    await fetch_speech(hass_client, GREETING, cache=True)
+
+    assert len(faseeh_sim.ws_sessions) == 2
+    assert faseeh_sim.ws_sessions[-1].init is not None
+    assert faseeh_sim.ws_sessions[-1].init["voice_settings"]["speed"] == 1.1
+
+
+async def test_a_per_call_voice_overrides_the_default(
+    hass_client: ClientSessionGenerator, faseeh_sim: FaseehSimulator
+) -> None:
+    """options: voice in tts.speak picks another of the account's voices."""
+    await fetch_speech(hass_client, GREETING, {"voice": "ar-najdi-male-2"})
+
+    assert faseeh_sim.ws_sessions[-1].init is not None
+    assert faseeh_sim.ws_sessions[-1].init["voice_id"] == "ar-najdi-male-2"
+
+
+@pytest.mark.parametrize(
+    ("options", "translation_key"),
+    [
+        ({"voice": "ar-martian-1"}, "unknown_voice"),
+        ({"model": "faseeh-v9"}, "unknown_model"),
+        ({"speed": 3}, "out_of_range"),
+        ({"stability": "very"}, "out_of_range"),
+    ],
+)
+async def test_bad_options_give_a_clear_error_without_calling_faseeh(
+    hass: HomeAssistant,
+    faseeh_sim: FaseehSimulator,
+    options: dict[str, Any],
+    translation_key: str,
+) -> None:
+    """An unknown voice or model, or a setting out of range, is named in the error."""
+    stream = tts.async_create_stream(hass, ENTITY_ID, "ar", options)
+    stream.async_set_message(GREETING)
+
+    with pytest.raises(HomeAssistantError) as raised:
+        async for _ in stream.async_stream_result():
+            pass
+
+    assert raised.value.translation_key == translation_key
+    assert faseeh_sim.ws_sessions == []
+
+
+async def test_the_voice_picker_lists_the_account_voices_per_dialect(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, setup_integration: MockConfigEntry
+) -> None:
+    """Arabic lists every voice, the default first; a dialect tag lists that region's voices."""
+    client = await hass_ws_client(hass)
+
+    await client.send_json_auto_id(
+        {"type": "tts/engine/voices", "engine_id": ENTITY_ID, "language": "ar"}
+    )
+    arabic = (await client.receive_json())["result"]["voices"]
+    await client.send_json_auto_id(
+        {"type": "tts/engine/voices", "engine_id": ENTITY_ID, "language": "ar-SA"}
+    )
+    saudi = (await client.receive_json())["result"]["voices"]
+
+    assert arabic[0]["voice_id"] == setup_integration.options[CONF_VOICE]
+    assert {voice["voice_id"] for voice in arabic} >= {"ar-uae-male-1", "cl-my-voice-01"}
+    assert {voice["voice_id"] for voice in saudi} == {
+        "ar-hijazi-female-1",
+        "ar-hijazi-female-2",
+        "ar-najdi-male-2",
+        "ar-najdi-female-1",
+    }
+
+
+async def test_the_entity_offers_arabic_and_every_dialect_region(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator
+) -> None:
+    """Assist can pick Faseeh for plain Arabic and for each regional tag."""
+    client = await hass_ws_client(hass)
+
+    await client.send_json_auto_id({"type": "tts/engine/get", "engine_id": ENTITY_ID})
+    engine = (await client.receive_json())["result"]["provider"]
+
+    assert set(engine["supported_languages"]) == {"ar", "ar-SA", "ar-AE", "ar-EG", "ar-KW"}
+
+
+async def test_an_assist_pipeline_in_arabic_accepts_faseeh(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator
+) -> None:
+    """A pipeline with language ar can use the entity as its TTS engine and voice."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "assist_pipeline", {})
+    client = await hass_ws_client(hass)
+
+    await client.send_json_auto_id(
+        {
+            "type": "assist_pipeline/pipeline/create",
+            "conversation_engine": "conversation.home_assistant",
+            "conversation_language": "ar",
+            "language": "ar",
+            "name": "Arabic",
+            "stt_engine": None,
+            "stt_language": None,
+            "tts_engine": ENTITY_ID,
+            "tts_language": "ar-SA",
+            "tts_voice": "ar-najdi-male-2",
+            "wake_word_entity": None,
+            "wake_word_id": None,
+        }
+    )
+    response = await client.receive_json()
+
+    assert response["success"], response
+    assert response["result"]["tts_engine"] == ENTITY_ID
