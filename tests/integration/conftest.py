@@ -1,17 +1,27 @@
 """Fixtures for tests that run the integration inside a real Home Assistant."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 import socket
 from typing import Any
 
 from homeassistant.components import tts
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlow
+from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockModule,
+    MockPlatform,
+    mock_config_flow,
+    mock_integration,
+    mock_platform,
+)
 
 from custom_components.faseeh.const import (
     CONF_MODEL,
@@ -118,3 +128,33 @@ async def speak(hass: HomeAssistant, entry: ConfigEntry, message: str) -> bytes:
     stream = tts.async_create_stream(hass, entity.entity_id, "ar", {"preferred_format": "wav"})
     stream.async_set_message(message)
     return b"".join([chunk async for chunk in stream.async_stream_result()])
+
+
+class _TestIntegrationFlow(ConfigFlow):
+    """A flow for test-only integrations; HA needs one to set up their entries."""
+
+
+@asynccontextmanager
+async def added_entities(
+    hass: HomeAssistant, domain: str, platform: Platform, entities: list[Entity]
+) -> AsyncIterator[None]:
+    """Add real entities of one platform through a test-only integration."""
+
+    async def setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+        await hass.config_entries.async_forward_entry_setups(entry, [platform])
+        return True
+
+    async def setup_platform(
+        hass: HomeAssistant, entry: ConfigEntry, add_entities: AddConfigEntryEntitiesCallback
+    ) -> None:
+        add_entities(entities)
+
+    mock_integration(hass, MockModule(domain, async_setup_entry=setup_entry))
+    mock_platform(hass, f"{domain}.config_flow")
+    mock_platform(hass, f"{domain}.{platform}", MockPlatform(async_setup_entry=setup_platform))
+    entry = MockConfigEntry(domain=domain)
+    entry.add_to_hass(hass)
+    with mock_config_flow(domain, _TestIntegrationFlow):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        yield

@@ -7,17 +7,26 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.components import media_source, tts
+from homeassistant.components.media_player import (
+    MediaPlayerEntity,
+    MediaPlayerEntityFeature,
+    MediaPlayerState,
+    MediaType,
+)
 from homeassistant.components.tts.const import DATA_TTS_MANAGER
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.faseeh.const import CONF_SPEED, CONF_VOICE
 from custom_components.faseeh.wav import streaming_wav_header
 from simulator import FaseehSimulator, deterministic_pcm
+
+from .conftest import added_entities
 
 ENTITY_ID = "tts.faseeh_speech"
 GREETING = "مرحبا بك في بيتك الذكي. الجو اليوم مشمس، والحرارة معتدلة!"
@@ -80,28 +89,48 @@ async def test_wav_from_the_proxy_is_our_streaming_header_then_every_pcm_byte(
     assert await decode_to_pcm(audio) == deterministic_pcm(GREETING, 24000)
 
 
-async def test_speak_on_a_media_player_plays_an_mp3_of_the_whole_message(
+class Speaker(MediaPlayerEntity):
+    """A speaker that remembers what it was asked to play, as a real player entity."""
+
+    _attr_name = "Kitchen"
+    _attr_unique_id = "kitchen-speaker"
+    _attr_state = MediaPlayerState.IDLE
+    _attr_supported_features = (
+        MediaPlayerEntityFeature.PLAY_MEDIA | MediaPlayerEntityFeature.MEDIA_ANNOUNCE
+    )
+
+    def __init__(self) -> None:
+        """Start with nothing played."""
+        self.played: list[tuple[str, dict[str, Any]]] = []
+
+    async def async_play_media(
+        self, media_type: MediaType | str, media_id: str, **kwargs: Any
+    ) -> None:
+        """Remember the media and how it was to be played."""
+        self.played.append((media_id, kwargs))
+
+
+async def test_an_announcement_on_a_speaker_is_an_mp3_of_the_whole_message(
     hass: HomeAssistant, hass_client: ClientSessionGenerator
 ) -> None:
-    """tts.speak hands the player a URL whose mp3 decodes to the message's full length."""
+    """tts.speak announces on the speaker a URL whose mp3 decodes to the whole message."""
     assert await async_setup_component(hass, "media_source", {})
-    calls = async_mock_service(hass, "media_player", "play_media")
+    speaker = Speaker()
+    async with added_entities(hass, "test_speaker", Platform.MEDIA_PLAYER, [speaker]):
+        await hass.services.async_call(
+            tts.DOMAIN,
+            "speak",
+            {
+                "entity_id": ENTITY_ID,
+                "media_player_entity_id": speaker.entity_id,
+                "message": GREETING,
+            },
+            blocking=True,
+        )
 
-    await hass.services.async_call(
-        tts.DOMAIN,
-        "speak",
-        {
-            "entity_id": ENTITY_ID,
-            "media_player_entity_id": "media_player.kitchen",
-            "message": GREETING,
-        },
-        blocking=True,
-    )
-
-    assert len(calls) == 1
-    media = await media_source.async_resolve_media(
-        hass, calls[0].data["media_content_id"], "media_player.kitchen"
-    )
+    [(media_id, play_options)] = speaker.played
+    assert play_options["announce"] is True
+    media = await media_source.async_resolve_media(hass, media_id, speaker.entity_id)
     client = await hass_client()
     response = await client.get(media.url.removeprefix("http://example.local:8123"))
     assert response.status == HTTPStatus.OK
