@@ -1,0 +1,443 @@
+"""The Faseeh client: catalogue and key check over REST, speech over the WebSocket.
+
+The API key goes in the ``x-api-key`` header for REST and, for the WebSocket, both in the
+``x-api-key`` query parameter and as ``x_api_key`` in initConnection (faseeh-api.md §2). It never
+appears in a log line, a logged URL or an exception: URLs are logged without their query string,
+aiohttp's exceptions (whose text holds the request URL) are never chained, and the service's
+messages are scrubbed of the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
+from contextlib import aclosing, asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from functools import partial
+import json
+import logging
+import re
+from typing import Any, Final
+from urllib.parse import quote
+
+import aiohttp
+
+from .errors import (
+    ConnectionLostError,
+    FaseehError,
+    InvalidSettingsError,
+    ProtocolError,
+    ServiceTimeoutError,
+    ServiceUnavailableError,
+    VoiceNotFoundError,
+    error_from_body,
+    map_error,
+)
+from .frames import AudioFrame, ErrorFrame, Initialized, parse_frame
+from .models import (
+    DEFAULT_OUTPUT_FORMAT,
+    AudioChunk,
+    Model,
+    Timeouts,
+    Voice,
+    VoiceSettings,
+    sample_rate_of,
+    validate_id,
+    validate_settings,
+)
+from .stream import WebSocket, WsSynthesis
+
+_LOGGER = logging.getLogger(__name__)
+
+API_PATH: Final = "/api/v1"
+WS_PATH: Final = "/api/v1/websocket/text-to-speech"
+DEFAULT_SETTINGS: Final = VoiceSettings()
+DEFAULT_TIMEOUTS: Final = Timeouts()
+
+_CONTENT_TYPE_RATE: Final = re.compile(r"rate=(\d+)")
+_dumps = partial(json.dumps, ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _SpeechRequest:
+    voice_id: str
+    model_id: str
+    settings: VoiceSettings
+    output_format: str
+    sample_rate: int
+
+
+class PcmAssembler:
+    """Pass on whole 16-bit samples only, carrying an odd byte over to the next chunk."""
+
+    def __init__(self) -> None:
+        """Start with nothing carried over."""
+        self._odd = b""
+        self.total = 0
+
+    def feed(self, data: bytes) -> bytes:
+        """Return the whole samples of the carried byte plus ``data``; keep any odd byte."""
+        if self._odd:
+            data = self._odd + data
+        whole = len(data) - len(data) % 2
+        self._odd = data[whole:]
+        self.total += whole
+        return data[:whole]
+
+    def finish(self) -> None:
+        """Drop an odd byte left at the end of the stream."""
+        if self._odd:
+            _LOGGER.debug("Dropping an odd trailing byte at the end of the audio")
+            self._odd = b""
+
+
+class FaseehClient:
+    """Client for the Faseeh (Munsit) text-to-speech API."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_key: str,
+        base_url: str,
+        *,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    ) -> None:
+        """Use ``session`` (HA's shared one in production) for every request."""
+        self._session = session
+        self._api_key = api_key
+        self._timeouts = timeouts
+        self._base_url = base_url.rstrip("/")
+        self._api_url = f"{self._base_url}{API_PATH}"
+        self._ws_url = re.sub(r"^http", "ws", self._base_url) + WS_PATH
+
+    def __repr__(self) -> str:
+        """Return a repr without the key."""
+        return f"{type(self).__name__}(base_url={self._base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        """The service's base URL."""
+        return self._base_url
+
+    # REST.
+
+    async def list_voices(self) -> list[Voice]:
+        """Return the account's voices (GET /voices)."""
+        with self._scrubbed():
+            items = await self._get_list("/voices", "voices")
+        voices = [voice for item in items if (voice := _parse_voice(item)) is not None]
+        _LOGGER.debug("Listed %d voices", len(voices))
+        return voices
+
+    async def list_models(self) -> list[Model]:
+        """Return the models and their cost per character (GET /models)."""
+        with self._scrubbed():
+            items = await self._get_list("/models", "models")
+        models = [model for item in items if (model := _parse_model(item)) is not None]
+        _LOGGER.debug("Listed %d models", len(models))
+        return models
+
+    async def validate_key(self) -> None:
+        """Raise AuthenticationError (or another FaseehError) unless the key works."""
+        with self._scrubbed():
+            await self._get_list("/models", "models")
+
+    # Speech.
+
+    async def stream_speech(
+        self,
+        text: str | AsyncIterable[str],
+        *,
+        voice_id: str,
+        model_id: str,
+        settings: VoiceSettings = DEFAULT_SETTINGS,
+        output_format: str = DEFAULT_OUTPUT_FORMAT,
+    ) -> AsyncGenerator[AudioChunk]:
+        """Yield PCM16 audio for ``text`` (a str or an async iterable of deltas) as it arrives.
+
+        Uses the WebSocket; if the socket yields no audio at all, falls back to HTTP streaming
+        with the same voice and settings. Nothing is retried once audio has been yielded.
+        Wrap in ``contextlib.aclosing``.
+        """
+        with self._scrubbed():
+            request = _speech_request(text, voice_id, model_id, settings, output_format)
+            pcm = PcmAssembler()
+            fallback_text: str | None = None
+            async with (
+                self._socket(request) as ws,
+                WsSynthesis(ws, text, self._timeouts) as synthesis,
+            ):
+                while (frame := await synthesis.next_audio()) is not None:
+                    if data := pcm.feed(frame.pcm):
+                        yield AudioChunk(data, frame.sample_rate or request.sample_rate)
+                if not pcm.total:
+                    fallback_text = await synthesis.collect_text()
+            pcm.finish()
+            if fallback_text is not None:
+                _LOGGER.debug("No audio on the WebSocket; falling back to HTTP streaming")
+                async with aclosing(self._stream_http(fallback_text, request)) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
+            _LOGGER.debug("Speech complete")
+
+    # Internals.
+
+    @contextmanager
+    def _scrubbed(self) -> Iterator[None]:
+        """Remove the key from any FaseehError leaving the block."""
+        try:
+            yield
+        except FaseehError as err:
+            err.scrub(self._api_key)
+            raise
+
+    def _transport_error(self, err: BaseException, action: str) -> FaseehError:
+        """Map an aiohttp/OS/timeout error without its text (which can hold the URL)."""
+        if isinstance(err, TimeoutError):
+            return ServiceTimeoutError(f"Timed out {action} Faseeh at {self._base_url}")
+        return ServiceUnavailableError(
+            f"Error {action} Faseeh at {self._base_url} ({type(err).__name__})"
+        )
+
+    @asynccontextmanager
+    async def _socket(self, request: _SpeechRequest) -> AsyncIterator[WebSocket]:
+        """Open the WebSocket, send initConnection, await connectionInitialized; close at exit."""
+        _LOGGER.debug("Connecting to %s", self._ws_url)
+        try:
+            async with asyncio.timeout(self._timeouts.connect):
+                ws = await self._session.ws_connect(
+                    self._ws_url,
+                    params={"x-api-key": self._api_key},
+                    timeout=aiohttp.ClientWSTimeout(ws_close=self._timeouts.final_grace),
+                )
+        except aiohttp.WSServerHandshakeError as err:
+            raise _handshake_error(err.status) from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as err:
+            raise self._transport_error(err, "connecting to") from None
+        try:
+            await self._initialize(ws, request)
+            yield ws
+        finally:
+            await ws.close()
+            _LOGGER.debug("WebSocket closed (code %s)", ws.close_code)
+
+    async def _initialize(self, ws: WebSocket, request: _SpeechRequest) -> None:
+        settings = request.settings
+        init: dict[str, Any] = {
+            "type": "initConnection",
+            "model_id": request.model_id,
+            "voice_id": request.voice_id,
+            "voice_settings": {
+                "stability": settings.stability,
+                "similarity_boost": settings.similarity_boost,
+                "speed": settings.speed,
+            },
+            "output_format": request.output_format,
+        }
+        _LOGGER.debug("Sending initConnection %s (and the key)", init)
+        try:
+            async with asyncio.timeout(self._timeouts.connect):
+                await ws.send_json({**init, "x_api_key": self._api_key}, dumps=_dumps)
+                while not await _read_init_reply(ws):
+                    pass
+        except TimeoutError:
+            raise ServiceTimeoutError("Timed out waiting for connectionInitialized") from None
+        except (aiohttp.ClientError, ConnectionError) as err:
+            raise ConnectionLostError(
+                f"The connection to Faseeh was lost during initialisation ({type(err).__name__})"
+            ) from None
+        _LOGGER.debug("Connection initialized")
+
+    async def _stream_http(self, text: str, request: _SpeechRequest) -> AsyncGenerator[AudioChunk]:
+        """Stream ``text`` with POST /text-to-speech/{model_id} (streaming:true)."""
+        body = {
+            "voice_id": request.voice_id,
+            "text": text,
+            "stability": request.settings.stability,
+            "speed": request.settings.speed,
+            "streaming": True,
+            "sample_rate": request.sample_rate,
+        }
+        path = f"/text-to-speech/{quote(request.model_id, safe='')}"
+        limit = self._timeouts.connect + self._timeouts.first_audio
+        async with self._request("POST", path, json_body=body, limit=limit) as response:
+            rate = _content_type_rate(response.headers.get("Content-Type", ""))
+            rate = rate or request.sample_rate
+            pcm = PcmAssembler()
+            read_timeout = self._timeouts.first_audio
+            while data := await self._read_chunk(response, read_timeout):
+                read_timeout = self._timeouts.idle
+                if whole := pcm.feed(data):
+                    yield AudioChunk(whole, rate)
+            pcm.finish()
+            _LOGGER.debug("HTTP stream complete: %d bytes at %d Hz", pcm.total, rate)
+
+    async def _read_chunk(self, response: aiohttp.ClientResponse, seconds: float) -> bytes:
+        try:
+            async with asyncio.timeout(seconds):
+                return await response.content.readany()
+        except TimeoutError:
+            raise ServiceTimeoutError(
+                f"Faseeh stopped sending audio (nothing for {seconds:g} s)"
+            ) from None
+        except aiohttp.ClientError as err:
+            raise ConnectionLostError(
+                f"The HTTP audio stream was interrupted ({type(err).__name__})"
+            ) from None
+
+    @asynccontextmanager
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        limit: float,
+        json_body: dict[str, Any] | None = None,
+        not_found: type[FaseehError] = VoiceNotFoundError,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send a REST request; yield the 200 response, raise the mapped error otherwise."""
+        url = f"{self._api_url}{path}"
+        _LOGGER.debug("%s %s", method, url)
+        try:
+            async with asyncio.timeout(limit):
+                response = await self._session.request(
+                    method,
+                    url,
+                    headers={"x-api-key": self._api_key},
+                    json=json_body,
+                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._timeouts.connect),
+                )
+        except (TimeoutError, aiohttp.ClientError, OSError) as err:
+            raise self._transport_error(err, "connecting to") from None
+        try:
+            _LOGGER.debug("HTTP %d from %s %s", response.status, method, url)
+            if response.status != 200:
+                raise await self._response_error(response, not_found)
+            yield response
+        finally:
+            response.release()
+
+    async def _response_error(
+        self, response: aiohttp.ClientResponse, not_found: type[FaseehError]
+    ) -> FaseehError:
+        try:
+            async with asyncio.timeout(self._timeouts.idle):
+                raw = await response.read()
+        except TimeoutError, aiohttp.ClientError:
+            raw = b""
+        error = error_from_body(response.status, _decode_body(raw), not_found=not_found)
+        _LOGGER.debug(
+            "Faseeh error: HTTP %d, errorCode %s, %s",
+            response.status,
+            error.error_code,
+            type(error).__name__,
+        )
+        return error
+
+    async def _get_list(self, path: str, wrapper_key: str) -> list[Any]:
+        limit = self._timeouts.connect + self._timeouts.idle
+        async with self._request(
+            "GET", path, limit=limit, not_found=ServiceUnavailableError
+        ) as response:
+            try:
+                async with asyncio.timeout(self._timeouts.idle):
+                    data = await response.json(content_type=None)
+            except (TimeoutError, aiohttp.ClientError) as err:
+                raise self._transport_error(err, "reading from") from None
+            except ValueError:
+                raise ProtocolError(f"GET {path} did not return JSON") from None
+        if isinstance(data, dict):
+            data = data.get(wrapper_key, data.get("data"))
+        if not isinstance(data, list):
+            raise ProtocolError(f"GET {path} did not return a list")
+        return data
+
+
+def _speech_request(
+    text: str | AsyncIterable[str],
+    voice_id: str,
+    model_id: str,
+    settings: VoiceSettings,
+    output_format: str,
+) -> _SpeechRequest:
+    """Validate a speech request (before any I/O)."""
+    if isinstance(text, str) and not text.strip():
+        raise InvalidSettingsError("text is empty")
+    validate_id("voice_id", voice_id)
+    validate_id("model_id", model_id)
+    validate_settings(settings)
+    sample_rate = sample_rate_of(output_format)
+    return _SpeechRequest(voice_id, model_id, settings, output_format, sample_rate)
+
+
+async def _read_init_reply(ws: WebSocket) -> bool:
+    """Read one message while waiting for connectionInitialized; True once it arrived."""
+    message = await ws.receive()
+    if message.type is aiohttp.WSMsgType.TEXT:
+        frame = parse_frame(message.data)
+        if isinstance(frame, ErrorFrame):
+            raise frame.error
+        if isinstance(frame, AudioFrame):
+            raise ProtocolError("Faseeh sent audio before connectionInitialized")
+        return isinstance(frame, Initialized)
+    if message.type is aiohttp.WSMsgType.BINARY:
+        raise ProtocolError("Faseeh sent a binary WebSocket frame")
+    if message.type is aiohttp.WSMsgType.CLOSE:
+        raise ConnectionLostError(
+            f"Faseeh closed the connection during initialisation (code {message.data})"
+        )
+    raise ConnectionLostError("The connection to Faseeh was lost during initialisation")
+
+
+def _handshake_error(status: int) -> FaseehError:
+    if status < 400:
+        return ProtocolError(f"Unexpected WebSocket handshake response (HTTP {status})")
+    return map_error(status=status, not_found=ServiceUnavailableError)
+
+
+def _content_type_rate(content_type: str) -> int | None:
+    match = _CONTENT_TYPE_RATE.search(content_type)
+    return int(match.group(1)) if match and len(match.group(1)) <= 6 else None
+
+
+def _decode_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace").strip() or None
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _parse_voice(item: object) -> Voice | None:
+    if not isinstance(item, dict) or not (voice_id := _optional_str(item.get("voice_id"))):
+        return None
+    dialects = item.get("dialect", item.get("dialects"))
+    if isinstance(dialects, str):
+        dialects = [dialects]
+    if not isinstance(dialects, list):
+        dialects = []
+    return Voice(
+        voice_id=voice_id,
+        name=_optional_str(item.get("name")) or voice_id,
+        gender=_optional_str(item.get("gender")),
+        dialects=tuple(dialect for dialect in dialects if isinstance(dialect, str)),
+        type=_optional_str(item.get("type")),
+    )
+
+
+def _parse_model(item: object) -> Model | None:
+    if not isinstance(item, dict) or not (model_id := _optional_str(item.get("model_id"))):
+        return None
+    cost = item.get("cost")
+    try:
+        cost_per_character = float(cost) if isinstance(cost, int | float | str) else 0.0
+    except ValueError:
+        cost_per_character = 0.0
+    return Model(
+        model_id=model_id,
+        name=_optional_str(item.get("model_name")) or _optional_str(item.get("name")) or model_id,
+        cost_per_character=cost_per_character,
+    )

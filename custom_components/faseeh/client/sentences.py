@@ -1,0 +1,74 @@
+"""Split streamed text into segments that should trigger a generation (pure, no I/O).
+
+A segment ends after a run of sentence marks (Arabic ؟ ، ؛ and . ! ?), plus closing quotes or
+brackets, once the next character is known to be whitespace: "3.5" and "e.g" do not split, and a
+mark at the very end of the text so far waits for the next delta (or the final flush). A newline
+always ends a segment. Whitespace that follows a segment's end stays with that segment. Text
+without marks is cut at the last space before ``max_chars`` (or hard at ``max_chars``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+SENTENCE_MARKS: Final = "؟،؛.!?\n"
+DEFAULT_MAX_CHARS: Final = 200
+
+# A run of marks, then closing quotes/brackets (" ' \u201d \u2019 » ) ]), then whitespace.
+_BOUNDARY: Final = re.compile(r"(?:[؟،؛.!?]+[\"'\u201d\u2019»)\]]*(?=\s)|\n)\s*")
+
+
+class SentenceTrigger:
+    """Buffer text deltas and hand back complete segments."""
+
+    def __init__(self, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+        """Create an empty buffer; segments without marks are cut near ``max_chars``."""
+        if max_chars < 1:
+            raise ValueError("max_chars must be positive")
+        self._max_chars = max_chars
+        self._buffer = ""
+
+    @property
+    def pending(self) -> str:
+        """The text received but not yet returned in a segment."""
+        return self._buffer
+
+    def feed(self, delta: str) -> list[str]:
+        """Add a delta; return the segments it completed (possibly none)."""
+        self._buffer += delta
+        segments: list[str] = []
+        while (end := self._segment_end()) is not None:
+            segments.append(self._buffer[:end])
+            self._buffer = self._buffer[end:]
+        return segments
+
+    def flush(self) -> str:
+        """Return (and forget) whatever is still buffered: the end of the text."""
+        rest, self._buffer = self._buffer, ""
+        return rest
+
+    def _segment_end(self) -> int | None:
+        for match in _BOUNDARY.finditer(self._buffer):
+            if match.end() > self._max_chars:
+                break
+            if self._buffer[: match.end()].strip():
+                return match.end()
+        if len(self._buffer) < self._max_chars:
+            return None
+        return self._cap()
+
+    def _cap(self) -> int:
+        cut = self._buffer.rfind(" ", 0, self._max_chars)
+        if cut > 0 and self._buffer[:cut].strip():
+            return cut + 1
+        return self._max_chars
+
+
+def split_sentences(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
+    """Split a whole text into segments; their concatenation is ``text``."""
+    trigger = SentenceTrigger(max_chars)
+    segments = trigger.feed(text)
+    if rest := trigger.flush():
+        segments.append(rest)
+    return segments

@@ -1,0 +1,1 @@
+"""Tests of the Faseeh protocol client (custom_components/faseeh/client)."""
