@@ -14,7 +14,7 @@ from homeassistant.util import dt as dt_util
 
 from .client import FaseehClient, FaseehError
 from .coordinator import FaseehCatalogueCoordinator
-from .repairs import check_default_voice
+from .repairs import check_default_voice, delete_issues
 
 PLATFORMS: list[Platform] = [Platform.TTS]
 
@@ -74,3 +74,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bo
 async def async_unload_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bool:
     """Unload the TTS entity."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> None:
+    """Forget the account's repair issues: nothing would be left to fix them."""
+    delete_issues(hass, entry.entry_id)

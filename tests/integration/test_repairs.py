@@ -20,7 +20,6 @@ from custom_components.faseeh.const import CONF_VOICE, DASHBOARD_URLS, DOMAIN, R
 from custom_components.faseeh.repairs import (
     async_create_fix_flow,
     clear_wallet_empty,
-    delete_issues,
     raise_wallet_empty,
     voice_missing_issue_id,
     wallet_empty_issue_id,
@@ -226,13 +225,14 @@ async def test_an_issue_without_a_fix_of_its_own_gets_a_plain_confirmation(
     assert isinstance(flow, ConfirmRepairFlow)
 
 
-async def test_removing_an_account_can_forget_all_of_its_issues(
+async def test_removing_an_account_forgets_all_of_its_issues(
     hass: HomeAssistant, config_entry: MockConfigEntry, issue_registry: ir.IssueRegistry
 ) -> None:
     """Issues of a deleted entry would otherwise linger with nothing to fix them."""
     await setup_with_voice(hass, config_entry, RETIRED_VOICE)
     raise_wallet_empty(hass, config_entry)
 
-    delete_issues(hass, config_entry.entry_id)
+    await hass.config_entries.async_remove(config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     assert not [issue for issue in issue_registry.issues.values() if issue.domain == DOMAIN]

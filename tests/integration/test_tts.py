@@ -385,3 +385,32 @@ async def test_an_assist_pipeline_in_arabic_accepts_faseeh(
 
     assert response["success"], response
     assert response["result"]["tts_engine"] == ENTITY_ID
+
+
+async def test_voices_survive_a_catalogue_outage_and_speech_resumes_after_it(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    hass_client: ClientSessionGenerator,
+    faseeh_sim: FaseehSimulator,
+    setup_integration: MockConfigEntry,
+) -> None:
+    """A failed background refresh keeps the last catalogue; nothing is fetched per request."""
+    catalogue = setup_integration.runtime_data.catalogue
+    port = faseeh_sim.port
+    await faseeh_sim.stop()
+    await catalogue.async_refresh()
+    assert not catalogue.last_update_success
+
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "tts/engine/voices", "engine_id": ENTITY_ID, "language": "ar"}
+    )
+    assert len((await client.receive_json())["result"]["voices"]) == 9
+
+    faseeh_sim.config.port = port
+    await faseeh_sim.start()
+    faseeh_sim.reset_records()
+    audio = await fetch_speech(hass_client, GREETING, {"preferred_format": "wav"})
+
+    assert audio[44:] == deterministic_pcm(GREETING, 24000)
+    assert [request.path for request in faseeh_sim.http_requests] == []
