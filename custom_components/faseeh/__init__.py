@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
 
-from .client import FaseehClient, FaseehError
+from .client import FaseehClient, FaseehError, Timeouts
 from .coordinator import FaseehCatalogueCoordinator
 from .repairs import check_default_voice, delete_issues
 
@@ -20,6 +20,9 @@ PLATFORMS: list[Platform] = [Platform.TTS]
 
 # Enough history for diagnostics to show a pattern without growing without bound.
 RECENT_ERRORS_KEPT = 20
+
+# The client's defaults; one name so tests can make a silent or stalled service fail fast.
+CLIENT_TIMEOUTS = Timeouts()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,10 @@ type FaseehConfigEntry = ConfigEntry[FaseehData]
 async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bool:
     """Check the key by loading the catalogue, then set up the TTS entity."""
     client = FaseehClient(
-        async_get_clientsession(hass), entry.data[CONF_API_KEY], entry.data[CONF_URL]
+        async_get_clientsession(hass),
+        entry.data[CONF_API_KEY],
+        entry.data[CONF_URL],
+        timeouts=CLIENT_TIMEOUTS,
     )
     coordinator = FaseehCatalogueCoordinator(hass, entry, client)
     # Raises ConfigEntryAuthFailed (reauth) or ConfigEntryNotReady (retry) for us.

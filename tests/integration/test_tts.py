@@ -22,6 +22,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
+from custom_components.faseeh.client import Timeouts
 from custom_components.faseeh.const import CONF_SPEED, CONF_VOICE
 from custom_components.faseeh.wav import streaming_wav_header
 from simulator import FaseehSimulator, deterministic_pcm
@@ -70,6 +71,15 @@ async def fetch_speech(
 def cached_files(tts_cache_dir: Path) -> list[Path]:
     """Speech files HA keeps on disk."""
     return sorted(tts_cache_dir.glob("*")) if tts_cache_dir.exists() else []
+
+
+@pytest.fixture(autouse=True)
+def fast_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A silent or stalled service is given up on in a fraction of a second."""
+    monkeypatch.setattr(
+        "custom_components.faseeh.CLIENT_TIMEOUTS",
+        Timeouts(connect=0.5, first_audio=0.5, idle=0.5, final_grace=0.5),
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -198,6 +208,7 @@ FAILURES = {
     "malformed_json": "protocol_error",
     "audio_not_base64": "protocol_error",
     "binary_frame": "protocol_error",
+    "slow_handshake": "timeout",
 }
 
 
@@ -281,6 +292,21 @@ async def test_changing_an_option_is_a_new_cache_entry(
     assert len(faseeh_sim.ws_sessions) == 2
     assert faseeh_sim.ws_sessions[-1].init is not None
     assert faseeh_sim.ws_sessions[-1].init["voice_settings"]["speed"] == 1.1
+
+
+async def test_a_socket_that_never_speaks_falls_back_to_http_streaming(
+    hass_client: ClientSessionGenerator, faseeh_sim: FaseehSimulator
+) -> None:
+    """A silent WebSocket (seen live in 2026) still gives the user the whole message."""
+    faseeh_sim.config.fault = "silent"
+    faseeh_sim.reset_records()
+
+    audio = await fetch_speech(hass_client, GREETING, {"preferred_format": "wav"})
+
+    assert audio[44:] == deterministic_pcm(GREETING, 24000)
+    assert [request.path for request in faseeh_sim.http_requests] == [
+        "/api/v1/text-to-speech/faseeh-v1-preview"
+    ]
 
 
 async def test_a_per_call_voice_overrides_the_default(
