@@ -2,7 +2,9 @@
 
 import asyncio
 from collections.abc import AsyncGenerator
+import contextlib
 from http import HTTPStatus
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 from custom_components.faseeh.client import Timeouts
 from custom_components.faseeh.const import CONF_SPEED, CONF_VOICE
 from custom_components.faseeh.wav import streaming_wav_header
-from simulator import FaseehSimulator, deterministic_pcm
+from simulator import DEFAULT_API_KEY, FaseehSimulator, deterministic_pcm
 
 from .conftest import added_entities
 
@@ -440,3 +442,21 @@ async def test_voices_survive_a_catalogue_outage_and_speech_resumes_after_it(
 
     assert audio[44:] == deterministic_pcm(GREETING, 24000)
     assert [request.path for request in faseeh_sim.http_requests] == []
+
+
+async def test_the_api_key_never_reaches_the_log_whatever_fails(
+    hass: HomeAssistant, faseeh_sim: FaseehSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Debug logging of every failure and of a success shows no trace of the key."""
+    caplog.set_level(logging.DEBUG)
+    for fault in [*FAILURES, None]:
+        faseeh_sim.config.fault = fault
+        stream = tts.async_create_stream(hass, ENTITY_ID, "ar", {"preferred_format": "wav"})
+        stream.async_set_message(f"{GREETING} {fault}")
+        with contextlib.suppress(HomeAssistantError):
+            async for _ in stream.async_stream_result():
+                pass
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert "Error getting audio" in caplog.text
+    assert DEFAULT_API_KEY not in caplog.text
