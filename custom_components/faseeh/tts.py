@@ -36,6 +36,7 @@ from .client import (
 from .client.errors import (
     AccessDeniedError,
     ConnectionLostError,
+    EmptyTextError,
     InvalidSettingsError,
     ProtocolError,
     RateLimitError,
@@ -76,12 +77,15 @@ ERROR_TRANSLATIONS: dict[type[FaseehError], str] = {
     RateLimitError: "rate_limited",
     VoiceNotFoundError: "voice_not_found",
     ModelNotFoundError: "model_not_found",
+    EmptyTextError: "empty_text",
     InvalidSettingsError: "invalid_settings",
     AccessDeniedError: "access_denied",
     ServiceUnavailableError: "service_unavailable",
     ConnectionLostError: "connection_lost",
     ProtocolError: "protocol_error",
     ServiceTimeoutError: "timeout",
+    # Last: an error the service describes in a way no class above matches.
+    FaseehError: "request_failed",
 }
 
 _SETTING_RANGES: dict[str, tuple[float, float]] = {

@@ -33,7 +33,8 @@ EXCEPTION_PLACEHOLDERS: dict[str, set[str]] = {
     "unknown_model": {"model"},
     "out_of_range": {"option", "value", "minimum", "maximum"},
     "catalogue_unavailable": {"message"},
-    "cannot_connect": {"message"},
+    "empty_text": set(),
+    "request_failed": {"message"},
 }
 
 # script/hassfest/quality_scale.py ALL_RULES in Home Assistant 2026.10.

@@ -460,3 +460,17 @@ async def test_the_api_key_never_reaches_the_log_whatever_fails(
 
     assert "Error getting audio" in caplog.text
     assert DEFAULT_API_KEY not in caplog.text
+
+
+async def test_a_blank_message_is_named_as_such_not_blamed_on_the_settings(
+    hass: HomeAssistant,
+) -> None:
+    """Whitespace alone gives the translated 'nothing to say' error."""
+    stream = tts.async_create_stream(hass, ENTITY_ID, "ar", {})
+    stream.async_set_message("  \n ")
+
+    with pytest.raises(HomeAssistantError) as raised:
+        async for _ in stream.async_stream_result():
+            pass
+
+    assert raised.value.translation_key == "empty_text"

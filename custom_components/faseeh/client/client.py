@@ -24,8 +24,8 @@ import aiohttp
 
 from .errors import (
     ConnectionLostError,
+    EmptyTextError,
     FaseehError,
-    InvalidSettingsError,
     ProtocolError,
     ServiceTimeoutError,
     ServiceUnavailableError,
@@ -362,7 +362,7 @@ def _speech_request(
 ) -> _SpeechRequest:
     """Validate a speech request (before any I/O)."""
     if isinstance(text, str) and not text.strip():
-        raise InvalidSettingsError("text is empty")
+        raise EmptyTextError("text is empty")
     validate_id("voice_id", voice_id)
     validate_id("model_id", model_id)
     validate_settings(settings)

@@ -75,6 +75,10 @@ class InvalidSettingsError(FaseehError):
     """Invalid request parameters, empty text or an unknown output format (400, 400xx)."""
 
 
+class EmptyTextError(InvalidSettingsError):
+    """There is nothing to speak: the text is empty or only whitespace."""
+
+
 class ServiceUnavailableError(FaseehError):
     """The service failed (5xx, errorCode 5xxxx) or cannot be reached."""
 

@@ -32,7 +32,12 @@ from typing import Any, Final, Literal, Self
 
 import aiohttp
 
-from .errors import ConnectionLostError, InvalidSettingsError, ProtocolError, ServiceTimeoutError
+from .errors import (
+    ConnectionLostError,
+    EmptyTextError,
+    ProtocolError,
+    ServiceTimeoutError,
+)
 from .frames import AudioFrame, ErrorFrame, Frame, Ignored, Initialized, parse_frame
 from .models import Timeouts
 from .sentences import SentenceTrigger
@@ -139,7 +144,7 @@ class WsSynthesis:
                 await self._add(delta, trigger)
             rest = trigger.flush()
         if not any(part.strip() for part in self.text_parts):
-            raise InvalidSettingsError("text is empty")
+            raise EmptyTextError("text is empty")
         self._count_generation(rest)
         if await self._send(
             {"type": "text", "text": rest, "try_trigger_generation": True, "flush": True}
