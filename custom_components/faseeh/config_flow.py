@@ -155,7 +155,7 @@ def default_options(catalogue: Catalogue) -> dict[str, Any]:
 async def async_check_account(hass: HomeAssistant, api_key: str, url: str) -> Catalogue:
     """Prove the key works at this address, and read what the account can speak with."""
     client = FaseehClient(async_get_clientsession(hass), api_key, url)
-    await client.validate_key()
+    # The catalogue needs the key, so reading it is the key check: no separate request.
     voices = await client.list_voices()
     models = await client.list_models()
     return Catalogue(voices=tuple(voices), models=tuple(models))

@@ -282,7 +282,7 @@ async def test_unexpected_exception_shows_unknown_and_the_log_never_holds_the_ke
     """A bug is logged with its traceback, with the key masked even if the error quotes it."""
     caplog.set_level(logging.DEBUG)
     with patch(
-        "custom_components.faseeh.config_flow.FaseehClient.validate_key",
+        "custom_components.faseeh.config_flow.FaseehClient.list_voices",
         side_effect=RuntimeError(f"exploded while holding {DEFAULT_API_KEY}"),
     ):
         result = await start_user_flow(hass)
