@@ -104,7 +104,12 @@ async def test_final_then_silence_completes_after_grace(session: aiohttp.ClientS
         source = deltas_of(["مرحبا بك. ", "كيف حالك؟"])
         chunks = await collect(fake_client(session, server), source)
     assert pcm_of(chunks) == deterministic_pcm(TWO_SENTENCES, 24000)
-    assert len(server.connections[0].texts) == 2  # two generations, one final
+    # Two generations (the second ends with its mark), the empty flush, one final.
+    assert [message["text"] for message in server.connections[0].texts] == [
+        "مرحبا بك. ",
+        "كيف حالك؟",
+        "",
+    ]
 
 
 async def test_one_final_per_generation_completes_without_close(

@@ -30,14 +30,33 @@ def test_split_sentences(text: str, segments: list[str]) -> None:
     assert split_sentences(text) == segments
 
 
-def test_mark_at_the_end_of_a_delta_waits_for_the_next() -> None:
-    """A mark at the end of the text so far is not a boundary until whitespace follows."""
+def test_mark_at_the_end_of_a_delta_ends_the_segment_at_once() -> None:
+    """An LLM sends the space after a mark with the next word; the segment does not wait."""
     trigger = SentenceTrigger()
-    assert trigger.feed("مرحبا بك.") == []
-    assert trigger.feed(" كيف") == ["مرحبا بك. "]
-    assert trigger.feed(" حالك؟") == []
-    assert trigger.feed("\n") == ["كيف حالك؟\n"]
-    assert trigger.flush() == ""
+    assert trigger.feed("مرحبا بك.") == ["مرحبا بك."]
+    assert trigger.feed(" كيف") == []
+    assert trigger.feed(" حالك؟") == [" كيف حالك؟"]
+    assert trigger.feed("\n") == []
+    assert trigger.flush() == "\n"
+
+
+def test_number_or_abbreviation_at_the_end_of_a_delta_waits() -> None:
+    """A full stop after a digit or a Latin letter may be "3.5" or "e.g": it waits."""
+    trigger = SentenceTrigger()
+    assert trigger.feed("السعر 3.") == []
+    assert trigger.feed("5 ريال. e.") == ["السعر 3.5 ريال. "]
+    assert trigger.feed("g. x") == ["e.g. "]
+    assert trigger.flush() == "x"
+    assert trigger.feed("النسبة ٣.") == []
+    assert trigger.feed("٤ بالمئة.") == ["النسبة ٣.٤ بالمئة."]
+
+
+def test_marks_split_off_a_run_join_the_next_segment() -> None:
+    """A segment is never only marks: the rest of a run cut by a delta starts the next one."""
+    trigger = SentenceTrigger()
+    assert trigger.feed("حقا؟") == ["حقا؟"]
+    assert trigger.feed("!") == []
+    assert trigger.feed(" نعم.") == ["! نعم."]
 
 
 def test_deltas_split_mid_word() -> None:
@@ -46,9 +65,9 @@ def test_deltas_split_mid_word() -> None:
     segments = []
     for delta in ["مرح", "با ب", "ك. ك", "يف حا", "لك؟", " أنا"]:
         segments += trigger.feed(delta)
-    assert segments == ["مرحبا بك. ", "كيف حالك؟ "]
-    assert trigger.pending == "أنا"
-    assert trigger.flush() == "أنا"
+    assert segments == ["مرحبا بك. ", "كيف حالك؟"]
+    assert trigger.pending == " أنا"
+    assert trigger.flush() == " أنا"
     assert trigger.pending == ""
 
 
@@ -98,11 +117,11 @@ def test_property_text_is_kept_and_segments_are_bounded(
     assert "".join(segments) + rest == text
     for segment in segments:
         assert 0 < len(segment) <= max_chars
-        stripped = segment.rstrip()
         ends_at_mark = segment.endswith("\n") or (
-            stripped != segment and stripped.rstrip("\"'\u201d\u2019»)]")[-1:] in set(MARKS)
+            segment.rstrip().rstrip("\"'\u201d\u2019»)]")[-1:] in set(MARKS)
         )
         assert ends_at_mark or len(segment) == max_chars or segment.endswith(" ")
+        assert any(c.isalnum() for c in segment) or len(segment) == max_chars
 
 
 @given(_texts)

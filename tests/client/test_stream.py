@@ -141,7 +141,7 @@ async def test_streamed_text_triggers_at_sentence_marks_before_the_end(
     assert faseeh_sim.ws_sessions[-1].text == text
     assert pcm_of(chunks) == deterministic_pcm(text, 24000)
     messages = _text_messages(faseeh_sim)
-    assert [m["text"] for m in messages] == ["مرحبا بك في فصيح. ", "كيف حالك؟ ", "أنا بخير"]
+    assert [m["text"] for m in messages] == ["مرحبا بك في فصيح. ", "كيف حالك؟", " أنا بخير"]
     assert [m.get("flush", False) for m in messages] == [False, False, True]
     assert all(m["try_trigger_generation"] is True for m in messages)
 
