@@ -1,0 +1,400 @@
+"""What the bench measures against, and the minimal raw clients it compares HA with.
+
+- ``BenchSimulator``: the Faseeh simulator, with one fault per WebSocket connection from a plan.
+- ``WyomingTts``: a Wyoming TTS server answering with the simulator's PCM after its delay.
+- ``raw_ws_once`` / ``raw_wyoming_once``: the leanest client of each service.
+- ``RawClients``: runs those clients in a worker process of their own, so a raw client crosses a
+  process boundary to reach the service exactly as Home Assistant does (the simulator and the
+  Wyoming server live in the bench's process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections import deque
+import contextlib
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass
+import json
+from pathlib import Path
+import sys
+import time
+from typing import Any, Literal, TextIO, override
+
+import aiohttp
+from aiohttp import web
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.event import Event, async_read_event, async_write_event
+from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
+from wyoming.server import AsyncEventHandler
+from wyoming.tts import Synthesize, SynthesizeStop, SynthesizeStopped
+
+from simulator import DEFAULT_API_KEY, FaseehSimulator, SimulatorConfig, deterministic_pcm
+
+SAMPLE_RATE = 24_000
+WAV_HEADER_BYTES = 44
+# What the entity sends when the entry's options are untouched (custom_components/faseeh/const.py).
+VOICE_ID = "ar-hijazi-female-1"
+MODEL_ID = "faseeh-v1-preview"
+VOICE_SETTINGS = {"stability": 0.5, "similarity_boost": 0.75, "speed": 1.0}
+WORKER_START_TIMEOUT = 30.0
+
+type RawKind = Literal["ws", "wyoming"]
+
+
+@dataclass(slots=True)
+class Fetch:
+    """One synthesis as a client saw it; times in seconds from the client's first action."""
+
+    first_byte: float | None = None
+    answered: float | None = None  # HA only: when POST /api/tts_get_url had answered.
+    total: float = 0.0
+    status: int = 0
+    error: str | None = None
+    body: bytes = b""
+    wav: bool = True  # HA's body is a WAV; a raw client's is bare PCM.
+    verdict: str | None = None  # Set by whoever still had the body (the raw worker).
+    started: float = 0.0  # time.perf_counter() (CLOCK_MONOTONIC, shared by processes) at start.
+
+    def check(self, text: str) -> str:
+        """'exact', 'truncated', 'wrong', 'empty', 'hang', 'client-error' or 'http-NNN'."""
+        if self.verdict is not None:
+            return self.verdict
+        if self.error is not None:
+            return "hang" if self.error == "hang" else "client-error"
+        if self.status != 200:
+            return f"http-{self.status}"
+        return check_wav(self.body, text) if self.wav else check_pcm(self.body, text)
+
+
+def expected_pcm(text: str) -> bytes:
+    """The simulator's audio for a whole session text."""
+    return deterministic_pcm(text, SAMPLE_RATE)
+
+
+def check_pcm(audio: bytes, text: str) -> str:
+    """'exact', 'truncated' (a strict prefix of the text's audio, maybe none) or 'wrong'."""
+    pcm = expected_pcm(text)
+    if audio == pcm:
+        return "exact"
+    if len(audio) < len(pcm) and pcm.startswith(audio):
+        return "truncated"
+    return "wrong"
+
+
+def wav_header_ok(header: bytes) -> bool:
+    """A 44-byte PCM WAV header, mono, at the simulator's rate (sizes are not checked)."""
+    return (
+        len(header) >= WAV_HEADER_BYTES
+        and header[:4] == b"RIFF"
+        and header[8:16] == b"WAVEfmt "
+        and int.from_bytes(header[20:22], "little") == 1  # PCM
+        and int.from_bytes(header[22:24], "little") == 1  # mono
+        and int.from_bytes(header[24:28], "little") == SAMPLE_RATE
+        and int.from_bytes(header[34:36], "little") == 16
+        and header[36:40] == b"data"
+    )
+
+
+def check_wav(body: bytes, text: str) -> str:
+    """``check_pcm`` of a 44-byte-header PCM16 mono WAV at the simulator's rate; or 'empty'."""
+    if not body:
+        return "empty"
+    return check_pcm(body[WAV_HEADER_BYTES:], text) if wav_header_ok(body) else "wrong"
+
+
+# ---- the simulator with one fault per connection ----------------------------------------------
+
+_CONNECTION_FAULT: ContextVar[str | None] = ContextVar("bench_connection_fault", default=None)
+
+
+class BenchSimulator(FaseehSimulator):
+    """The simulator, with a fault chosen per WebSocket connection from a plan.
+
+    The contract's fault is global (``config.fault``); the soak needs one fault per request
+    while requests overlap. Each WebSocket handshake takes the next planned fault; the handler
+    and its generation worker (a task created inside it) see it through a context variable.
+    REST (the catalogue, the HTTP fallback) sees no fault.
+    """
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        """Start with an empty plan."""
+        super().__init__(config)
+        self.plan: deque[str | None] = deque()
+        self.handshakes = 0
+        self._handshake = asyncio.Event()
+
+    @property
+    @override
+    def fault(self) -> str | None:
+        return _CONNECTION_FAULT.get() or super().fault
+
+    @override
+    async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
+        _CONNECTION_FAULT.set(self.plan.popleft() if self.plan else None)
+        self.handshakes += 1
+        self._handshake.set()
+        return await super()._handle_ws(request)
+
+    async def next_handshake(self, seen: int, within: float) -> bool:
+        """Wait until more than ``seen`` handshakes have arrived; False on timeout."""
+        try:
+            async with asyncio.timeout(within):
+                while self.handshakes <= seen:
+                    self._handshake.clear()
+                    await self._handshake.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def open_sessions(self) -> int:
+        """WebSocket sessions the simulator has not seen end."""
+        return sum(not session.closed for session in self.ws_sessions)
+
+
+# ---- the Wyoming server ------------------------------------------------------------------------
+
+
+class WyomingTts(AsyncEventHandler):
+    """A Wyoming TTS service answering with the simulator's PCM after the simulator's delay.
+
+    It says it supports streaming input, which is what makes HA's wyoming entity stream its
+    output (otherwise HA collects the whole WAV first). HA sends SynthesizeStart, a chunk per
+    delta, the whole text as Synthesize, then SynthesizeStop: the audio starts on Synthesize,
+    the first event with the whole text, and SynthesizeStopped answers SynthesizeStop.
+    """
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        info: Info,
+        config: SimulatorConfig,
+    ) -> None:
+        """One client connection."""
+        super().__init__(reader, writer)
+        self._info = info
+        self._config = config
+
+    @override
+    async def handle_event(self, event: Event) -> bool:
+        if Describe.is_type(event.type):
+            await self.write_event(self._info.event())
+        elif Synthesize.is_type(event.type):
+            await self._speak(Synthesize.from_event(event).text)
+        elif SynthesizeStop.is_type(event.type):
+            await self.write_event(SynthesizeStopped().event())
+        # SynthesizeStart and SynthesizeChunk need no answer.
+        return True
+
+    async def _speak(self, text: str) -> None:
+        config = self._config
+        if config.first_audio_delay > 0:
+            await asyncio.sleep(config.first_audio_delay)
+        pcm = expected_pcm(text)
+        await self.write_event(AudioStart(rate=SAMPLE_RATE, width=2, channels=1).event())
+        for offset in range(0, len(pcm), config.chunk_bytes):
+            chunk = pcm[offset : offset + config.chunk_bytes]
+            await self.write_event(
+                AudioChunk(rate=SAMPLE_RATE, width=2, channels=1, audio=chunk).event()
+            )
+        await self.write_event(AudioStop().event())
+
+
+def wyoming_info() -> Info:
+    """One installed Arabic voice on one streaming TTS program."""
+    attribution = Attribution(name="Faseeh bench", url="https://example.invalid")
+    voice = TtsVoice(
+        name="bench-ar",
+        attribution=attribution,
+        installed=True,
+        description="Bench Arabic",
+        version="1",
+        languages=["ar"],
+    )
+    program = TtsProgram(
+        name="bench-wyoming",
+        attribution=attribution,
+        installed=True,
+        description="Simulator PCM over Wyoming",
+        version="1",
+        voices=[voice],
+        supports_synthesize_streaming=True,
+    )
+    return Info(tts=[program])
+
+
+async def start_wyoming(config: SimulatorConfig) -> tuple[asyncio.Server, int]:
+    """Serve ``WyomingTts`` on 127.0.0.1; return the server and its port."""
+    info = wyoming_info()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # A client that goes away mid-audio (HA stopping) is no error of the server's.
+        with contextlib.suppress(ConnectionError):
+            await WyomingTts(reader, writer, info, config).run()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, int(server.sockets[0].getsockname()[1])
+
+
+# ---- the raw clients ---------------------------------------------------------------------------
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+async def raw_ws_once(session: aiohttp.ClientSession, ws_url: str, text: str) -> Fetch:
+    """The minimal Faseeh client: connect, init, await the reply, text with flush, close.
+
+    It sends what the entity sends for a one-sentence text. Times from the connect.
+    """
+    fetch = Fetch(wav=False)
+    init = {
+        "type": "initConnection",
+        "model_id": MODEL_ID,
+        "voice_id": VOICE_ID,
+        "voice_settings": VOICE_SETTINGS,
+        "output_format": f"pcm_{SAMPLE_RATE}",
+        "x_api_key": DEFAULT_API_KEY,
+    }
+    parts: list[bytes] = []
+    started = fetch.started = time.perf_counter()
+    async with session.ws_connect(ws_url, params={"x-api-key": DEFAULT_API_KEY}) as ws:
+        await ws.send_json(init, dumps=_dumps)
+        reply = await ws.receive_json()
+        if reply.get("type") != "connectionInitialized":
+            fetch.error = f"initConnection answered with {reply}"
+            return fetch
+        await ws.send_json(
+            {"type": "text", "text": text, "try_trigger_generation": True, "flush": True},
+            dumps=_dumps,
+        )
+        await ws.send_json({"type": "closeConnection"}, dumps=_dumps)
+        async for message in ws:
+            if message.type is not aiohttp.WSMsgType.TEXT:
+                break
+            frame = json.loads(message.data)
+            if audio := frame.get("audio"):
+                if fetch.first_byte is None:
+                    fetch.first_byte = time.perf_counter() - started
+                parts.append(base64.b64decode(audio))
+    fetch.total = time.perf_counter() - started
+    fetch.status = 200
+    fetch.body = b"".join(parts)
+    return fetch
+
+
+async def raw_wyoming_once(port: int, text: str) -> Fetch:
+    """The minimal Wyoming client: connect, Synthesize, read audio until AudioStop."""
+    fetch = Fetch(wav=False)
+    parts: list[bytes] = []
+    started = fetch.started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        await async_write_event(Synthesize(text=text).event(), writer)
+        while (event := await async_read_event(reader)) is not None:
+            if AudioChunk.is_type(event.type):
+                if fetch.first_byte is None:
+                    fetch.first_byte = time.perf_counter() - started
+                parts.append(AudioChunk.from_event(event).audio)
+            elif AudioStop.is_type(event.type):
+                break
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    fetch.total = time.perf_counter() - started
+    fetch.status = 200
+    fetch.body = b"".join(parts)
+    return fetch
+
+
+class RawClients:
+    """The raw clients, in a worker process: ``python scripts/bench.py --raw-worker``.
+
+    One JSON line per batch each way: the texts go in, the timings and each body's verdict
+    (checked in the worker, so the audio does not travel back) come out.
+    """
+
+    def __init__(self, bench_script: Path, log: TextIO) -> None:
+        """Prepare; ``start`` launches the worker."""
+        self._script = bench_script
+        self._log = log
+        self._process: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Launch the worker and wait until it is ready."""
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(self._script),
+            "--raw-worker",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=self._log,
+        )
+        line = await asyncio.wait_for(self._readline(), WORKER_START_TIMEOUT)
+        if line != {"ready": True}:
+            raise RuntimeError(f"the raw-client worker said {line} instead of ready")
+
+    async def run(self, kind: RawKind, target: str | int, texts: list[str]) -> list[Fetch]:
+        """Run one client per text at once (a batch of one is a sequential request)."""
+        process = self._process
+        assert process is not None
+        assert process.stdin is not None
+        async with self._lock:
+            request = {"kind": kind, "target": target, "texts": texts}
+            process.stdin.write(_dumps(request).encode() + b"\n")
+            await process.stdin.drain()
+            answer = await self._readline()
+        return [Fetch(**result) for result in answer["results"]]
+
+    async def stop(self) -> None:
+        """Close the worker's stdin (it exits on EOF); kill it if it does not."""
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), 5)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+    async def _readline(self) -> Any:
+        process = self._process
+        assert process is not None
+        assert process.stdout is not None
+        line = await process.stdout.readline()
+        if not line:
+            raise RuntimeError("the raw-client worker exited; see its log")
+        return json.loads(line)
+
+
+async def worker_main() -> None:
+    """The worker: read batches on stdin, run them, answer on stdout, until EOF."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2**24)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    async with aiohttp.ClientSession() as session:
+        print(_dumps({"ready": True}), flush=True)
+        while line := await reader.readline():
+            request = json.loads(line)
+            texts: list[str] = request["texts"]
+            target = request["target"]
+            if request["kind"] == "ws":
+                fetches = await asyncio.gather(
+                    *(raw_ws_once(session, str(target), text) for text in texts)
+                )
+            else:
+                fetches = await asyncio.gather(
+                    *(raw_wyoming_once(int(target), text) for text in texts)
+                )
+            results = []
+            for fetch, text in zip(fetches, texts, strict=True):
+                fetch.verdict = fetch.check(text)
+                fetch.body = b""
+                results.append({k: v for k, v in asdict(fetch).items() if k != "body"})
+            print(_dumps({"results": results}), flush=True)
