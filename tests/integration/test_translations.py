@@ -183,3 +183,12 @@ def test_the_quality_scale_lists_every_rule_with_a_reason_for_each_exemption() -
         if status == "exempt":
             assert isinstance(rule, dict), name
             assert rule["comment"].strip(), name
+
+
+def test_the_readme_troubleshooting_table_explains_every_error_message() -> None:
+    """Each message a user can see is in the README, word for word, with its cause and fix."""
+    readme = (INTEGRATION.parents[1] / "README.md").read_text(encoding="utf-8")
+    messages = [text["message"] for text in EN["exceptions"].values()]
+    messages += list(EN["config"]["error"].values())
+
+    assert [message for message in messages if f"| {message} |" not in readme] == []
