@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import aclosing
+import dataclasses
 from typing import Any
 
 import aiohttp
@@ -10,6 +11,8 @@ import pytest
 
 from custom_components.faseeh.client import AudioChunk, FaseehClient, Timeouts
 from simulator import DEFAULT_API_KEY, FaseehSimulator
+
+from .fake_server import FakeFaseeh
 
 VOICE = "ar-hijazi-female-1"
 MODEL = "faseeh-v1-preview"
@@ -70,3 +73,12 @@ async def wait_closed(sim: FaseehSimulator, limit: float = 2.0) -> None:
         # The simulator records closes without an event to wait on: poll.
         while not all(session.closed for session in sim.ws_sessions):  # noqa: ASYNC110
             await asyncio.sleep(0.01)
+
+
+def fake_client(
+    session: aiohttp.ClientSession, server: FakeFaseeh, **timeouts: float
+) -> FaseehClient:
+    """A client of the scripted server."""
+    return FaseehClient(
+        session, DEFAULT_API_KEY, server.url, timeouts=dataclasses.replace(FAST, **timeouts)
+    )

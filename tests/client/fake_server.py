@@ -11,6 +11,7 @@ from aiohttp import WSMsgType, web
 from simulator import WS_PATH
 
 type Script = Callable[["FakeConnection"], Awaitable[None]]
+type InitReply = Callable[[web.WebSocketResponse], Awaitable[None]]
 
 
 class FakeConnection:
@@ -56,11 +57,25 @@ class FakeConnection:
 class FakeFaseeh:
     """A WebSocket + POST /text-to-speech server on 127.0.0.1 driven by a script."""
 
-    def __init__(self, script: Script, http_audio: bytes = b"", http_status: int = 200) -> None:
-        """Serve `script` on every socket; POST answers `http_audio` (or an error status)."""
+    def __init__(
+        self,
+        script: Script,
+        http_audio: bytes = b"",
+        http_status: int = 200,
+        *,
+        init_reply: InitReply | None = None,
+        http_stall_after: int | None = None,
+    ) -> None:
+        """Serve `script` on every socket; POST answers `http_audio` (or an error status).
+
+        `init_reply` replaces the connectionInitialized answer (the script then does not run);
+        `http_stall_after` stops the POST body after that many bytes, keeping it open.
+        """
         self.script = script
         self.http_audio = http_audio
         self.http_status = http_status
+        self.init_reply = init_reply
+        self.http_stall_after = http_stall_after
         self.http_bodies: list[Any] = []
         self.connections: list[FakeConnection] = []
         self.url = ""
@@ -103,6 +118,9 @@ class FakeFaseeh:
             init = await ws.receive_json()
             connection = FakeConnection(ws, init)
             self.connections.append(connection)
+            if self.init_reply is not None:
+                await self.init_reply(ws)
+                return ws
             await ws.send_json({"type": "connectionInitialized"})
             await self.script(connection)
             return ws
@@ -120,8 +138,13 @@ class FakeFaseeh:
             headers={"Content-Type": "audio/raw;codec=pcm16;rate=16000;channels=1"}
         )
         await response.prepare(request)
+        audio = self.http_audio
+        if self.http_stall_after is not None:
+            audio = audio[: self.http_stall_after]
         # Odd-sized pieces: the client must carry the odd byte.
-        for start in range(0, len(self.http_audio), 333):
-            await response.write(self.http_audio[start : start + 333])
+        for start in range(0, len(audio), 333):
+            await response.write(audio[start : start + 333])
+        if self.http_stall_after is not None:
+            await asyncio.Event().wait()  # until the client goes away
         await response.write_eof()
         return response

@@ -3,7 +3,6 @@ server for the cases the simulator does not produce."""
 
 import asyncio
 from collections.abc import AsyncIterator
-import dataclasses
 
 import aiohttp
 import pytest
@@ -18,21 +17,22 @@ from custom_components.faseeh.client import (
 )
 from simulator import DEFAULT_API_KEY, FaseehSimulator, deterministic_pcm
 
-from .conftest import FAST, MODEL, VOICE, client_tasks, collect, deltas_of, pcm_of, wait_closed
+from .conftest import (
+    FAST,
+    MODEL,
+    VOICE,
+    client_tasks,
+    collect,
+    deltas_of,
+    fake_client,
+    pcm_of,
+    wait_closed,
+)
 from .fake_server import FakeConnection, FakeFaseeh
 
 TEXT = "مرحبا بك في فصيح. كيف حالك؟ أنا بخير"
 TWO_SENTENCES = "مرحبا بك. كيف حالك؟"
 SPLIT_TEXT = ["مرحبا بك في فصيح. ", "كيف حالك؟ ", "أنا بخير"]
-
-
-def fake_client(
-    session: aiohttp.ClientSession, server: FakeFaseeh, **timeouts: float
-) -> FaseehClient:
-    """A client of the scripted server."""
-    return FaseehClient(
-        session, DEFAULT_API_KEY, server.url, timeouts=dataclasses.replace(FAST, **timeouts)
-    )
 
 
 async def batch_script(

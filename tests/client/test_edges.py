@@ -1,0 +1,97 @@
+"""Rare replies while a socket initialises or the HTTP fallback streams: each a clear error."""
+
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+import pytest
+
+from custom_components.faseeh.client import (
+    ConnectionLostError,
+    FaseehClient,
+    ProtocolError,
+    ServiceTimeoutError,
+)
+from simulator import DEFAULT_API_KEY, FaseehSimulator, deterministic_pcm
+
+from .conftest import FAST, client_tasks, collect, fake_client
+from .fake_server import FakeConnection, FakeFaseeh
+
+TEXT = "مرحبا بك."
+
+
+async def never_speaks(conn: FakeConnection) -> None:
+    """Read the text and close the socket cleanly without a word."""
+    await conn.read_until_flush()
+    await conn.ws.close()
+
+
+async def silence(ws: web.WebSocketResponse) -> None:
+    """Never answer initConnection."""
+    await ws.receive()
+
+
+async def close_at_once(ws: web.WebSocketResponse) -> None:
+    """Close instead of answering initConnection."""
+    await ws.close(code=4000)
+
+
+async def binary_reply(ws: web.WebSocketResponse) -> None:
+    """Answer initConnection with a binary frame."""
+    await ws.send_bytes(b"\x00\x01")
+    await ws.receive()
+
+
+async def audio_first(ws: web.WebSocketResponse) -> None:
+    """Send audio before connectionInitialized."""
+    await ws.send_json({"audio": "AAAA", "sampleRate": 24000, "isFinal": False})
+    await ws.receive()
+
+
+@pytest.mark.parametrize(
+    ("init_reply", "error", "match"),
+    [
+        (silence, ServiceTimeoutError, "connectionInitialized"),
+        (close_at_once, ConnectionLostError, "during initialisation"),
+        (binary_reply, ProtocolError, "binary"),
+        (audio_first, ProtocolError, "before connectionInitialized"),
+    ],
+)
+async def test_a_bad_answer_to_initconnection_is_a_clear_error(
+    session: aiohttp.ClientSession,
+    init_reply: Any,
+    error: type[Exception],
+    match: str,
+) -> None:
+    """No speech is attempted on a socket that did not initialise properly."""
+    async with FakeFaseeh(never_speaks, init_reply=init_reply) as server:
+        with pytest.raises(error, match=match):
+            await collect(fake_client(session, server, connect=0.3), TEXT)
+    assert not client_tasks()
+
+
+async def test_a_stalled_http_fallback_is_a_timeout_not_short_audio(
+    session: aiohttp.ClientSession,
+) -> None:
+    """The fallback stream obeys the idle timeout too: stalled audio is never complete."""
+    audio = deterministic_pcm(TEXT, 16000)
+    async with FakeFaseeh(never_speaks, http_audio=audio, http_stall_after=1000) as server:
+        received: list[Any] = []
+        with pytest.raises(ServiceTimeoutError, match="stopped sending audio"):
+            await collect(fake_client(session, server), TEXT, sink=received)
+    assert 0 < sum(len(chunk.pcm) for chunk in received) < len(audio)
+    assert not client_tasks()
+
+
+async def test_a_model_whose_price_is_unreadable_costs_nothing_rather_than_failing(
+    faseeh_sim: FaseehSimulator, session: aiohttp.ClientSession
+) -> None:
+    """A catalogue with a malformed cost still lists the model."""
+    faseeh_sim.config.models = [
+        {"model_id": "faseeh-v1-preview", "model_name": "Faseeh v1", "cost": "cheap"}
+    ]
+    client = FaseehClient(session, DEFAULT_API_KEY, faseeh_sim.url, timeouts=FAST)
+
+    [model] = await client.list_models()
+
+    assert (model.model_id, model.cost_per_character) == ("faseeh-v1-preview", 0.0)
