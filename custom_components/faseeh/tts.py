@@ -61,6 +61,7 @@ from .const import (
 from .coordinator import Catalogue
 from .dialects import ARABIC, dialect_languages
 from .repairs import check_default_voice, clear_wallet_empty, raise_wallet_empty
+from .selectors import voice_label
 from .wav import streaming_wav_header
 
 _LOGGER = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ class FaseehTTSEntity(TextToSpeechEntity):
         voices = sorted(self._catalogue.voices, key=lambda voice: voice.voice_id != default_voice)
         by_language: dict[str, list[TTSVoice]] = {ARABIC: []}
         for voice in voices:
-            tts_voice = TTSVoice(voice.voice_id, _voice_label(voice.name, voice.dialects))
+            tts_voice = TTSVoice(voice.voice_id, voice_label(voice))
             by_language[ARABIC].append(tts_voice)
             for language in dialect_languages(voice.dialects):
                 by_language.setdefault(language, []).append(tts_voice)
@@ -291,12 +292,6 @@ def _default_options(options: Mapping[str, Any]) -> dict[str, Any]:
         CONF_SIMILARITY_BOOST: options.get(CONF_SIMILARITY_BOOST, DEFAULT_SIMILARITY_BOOST),
         CONF_SPEED: options.get(CONF_SPEED, DEFAULT_SPEED),
     }
-
-
-def _voice_label(name: str, dialects: tuple[str, ...]) -> str:
-    if not dialects:
-        return name
-    return f"{name} ({', '.join(dialect.capitalize() for dialect in dialects)})"
 
 
 def _setting(options: Mapping[str, Any], option: str, default: float) -> float:
