@@ -204,7 +204,7 @@ class FaseehTTSEntity(TextToSpeechEntity):
         data = self._entry.runtime_data
         header_sent = False
         speech = data.client.stream_speech(
-            message_gen,
+            _without_markup(message_gen),
             voice_id=parameters.voice_id,
             model_id=parameters.model_id,
             settings=parameters.settings,
@@ -281,6 +281,17 @@ class FaseehTTSEntity(TextToSpeechEntity):
             ),
             output_format=_output_format(options.get(ATTR_PREFERRED_SAMPLE_RATE)),
         )
+
+
+# LLM answers carry markdown emphasis, headings and code marks that would otherwise be read out.
+_MARKUP = str.maketrans("", "", "*#`")
+
+
+async def _without_markup(message_gen: AsyncGenerator[str]) -> AsyncGenerator[str]:
+    """Pass the text on as it arrives, minus markdown characters no one should hear."""
+    async for delta in message_gen:
+        if text := delta.translate(_MARKUP):
+            yield text
 
 
 def _default_options(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -474,3 +474,21 @@ async def test_a_blank_message_is_named_as_such_not_blamed_on_the_settings(
             pass
 
     assert raised.value.translation_key == "empty_text"
+
+
+async def test_markdown_from_an_llm_is_not_read_out(
+    hass: HomeAssistant, faseeh_sim: FaseehSimulator
+) -> None:
+    """Emphasis, headings and code marks are dropped, even when split across deltas."""
+
+    async def llm_answer() -> AsyncGenerator[str]:
+        for delta in ["## الطقس", "\n*", "*مشمس** و`25` درجة."]:
+            yield delta
+
+    stream = tts.async_create_stream(hass, ENTITY_ID, "ar", {"preferred_format": "wav"})
+    stream.async_set_message_stream(llm_answer())
+    audio = b"".join([chunk async for chunk in stream.async_stream_result()])
+
+    spoken = " الطقس\nمشمس و25 درجة."
+    assert faseeh_sim.ws_sessions[-1].text == spoken
+    assert audio[44:] == deterministic_pcm(spoken, 24000)
