@@ -51,7 +51,6 @@ if str(ROOT) not in sys.path:
 from bench_lib.services import (  # noqa: E402  (scripts/ is first on sys.path)
     SAMPLE_RATE,
     WAV_HEADER_BYTES,
-    BenchSimulator,
     Fetch,
     RawClients,
     check_wav,
@@ -62,7 +61,7 @@ from bench_lib.services import (  # noqa: E402  (scripts/ is first on sys.path)
 )
 import demo  # noqa: E402
 
-from simulator import DEFAULT_API_KEY, FAULTS, SimulatorConfig  # noqa: E402
+from simulator import DEFAULT_API_KEY, FAULTS, FaseehSimulator, SimulatorConfig  # noqa: E402
 
 RESULTS_PATH = ROOT / "bench-results.json"
 LOG_DIR = Path(tempfile.gettempdir()) / "faseeh-bench-logs"
@@ -290,7 +289,7 @@ class Bench:
         self.profile = profile
         self.texts = Texts()
         self.config = SimulatorConfig(first_audio_delay=FIRST_AUDIO_DELAY, chunk_bytes=CHUNK_BYTES)
-        self.sim = BenchSimulator(self.config)
+        self.sim = FaseehSimulator(self.config)
         self.hass = BenchHass("", LOG_DIR)
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self._worker_log: TextIO = (LOG_DIR / "raw-worker.log").open("w", encoding="utf-8")
@@ -643,12 +642,12 @@ class Bench:
             async with limit:
                 # One request at a time reaches its handshake, so the plan's order is exact.
                 async with start_lock:
-                    seen = self.sim.handshakes
-                    self.sim.plan.append(fault)
+                    seen = len(self.sim.ws_sessions)
+                    self.sim.connection_faults.append(fault)
                     request = asyncio.create_task(self.ha_once(self.entity, text, cache=True))
-                    if not await self.sim.next_handshake(seen, 5.0):
+                    if not await self.sim.sessions_started(seen + 1, 5.0):
                         with contextlib.suppress(ValueError):
-                            self.sim.plan.remove(fault)
+                            self.sim.connection_faults.remove(fault)
                         fault = "no-handshake"
                 fetch = await request
             verdict = fetch.check(text)

@@ -2,6 +2,8 @@
 
 import asyncio
 import base64
+from collections import deque
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 import logging
 from types import TracebackType
@@ -494,6 +496,11 @@ class _Connection:
         raise _SessionOverError
 
 
+# The fault of the WebSocket connection being served: set in its handler, and so seen by the
+# generation worker the handler starts (tasks copy the context they are created in).
+_CONNECTION_FAULT: ContextVar[str | None] = ContextVar("faseeh_sim_connection_fault", default=None)
+
+
 class FaseehSimulator:
     """The simulated Faseeh service; `await start()` then use `url`."""
 
@@ -502,6 +509,10 @@ class FaseehSimulator:
         self.config = config if config is not None else SimulatorConfig()
         self.ws_sessions: list[WsSession] = []
         self.http_requests: list[HttpRequest] = []
+        # One fault (or None) for each of the next WebSocket connections, in the order they
+        # arrive; config.fault applies once it is empty. Lets overlapping requests differ.
+        self.connection_faults: deque[str | None] = deque()
+        self._session_started = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self._connections: set[_Connection] = set()
@@ -526,8 +537,23 @@ class FaseehSimulator:
 
     @property
     def fault(self) -> str | None:
-        """Return the active fault, validated against FAULTS."""
-        return _check_fault(self.config.fault)
+        """Return the fault of the connection being served (or config.fault), validated."""
+        return _check_fault(_CONNECTION_FAULT.get() or self.config.fault)
+
+    async def sessions_started(self, count: int, within: float = 2.0) -> bool:
+        """Wait until ``count`` WebSocket sessions have reached the server; False on timeout."""
+        try:
+            async with asyncio.timeout(within):
+                while len(self.ws_sessions) < count:
+                    self._session_started.clear()
+                    await self._session_started.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def open_sessions(self) -> int:
+        """WebSocket sessions the server has not yet seen end."""
+        return sum(not session.closed for session in self.ws_sessions)
 
     async def all_sessions_closed(self, within: float = 2.0) -> bool:
         """Wait until the server has seen every WebSocket session end; False if one lingers."""
@@ -629,11 +655,14 @@ class FaseehSimulator:
 
     async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
         """Serve GET /api/v1/websocket/text-to-speech."""
+        if self.connection_faults:
+            _CONNECTION_FAULT.set(_check_fault(self.connection_faults.popleft()))
         session = WsSession(
             query_key=request.query.get("x-api-key"),
             header_key=request.headers.get("x-api-key"),
         )
         self.ws_sessions.append(session)
+        self._session_started.set()
         try:
             return await self._serve_ws(request, session)
         finally:

@@ -1,6 +1,5 @@
 """What the bench measures against, and the minimal raw clients it compares HA with.
 
-- ``BenchSimulator``: the Faseeh simulator, with one fault per WebSocket connection from a plan.
 - ``WyomingTts``: a Wyoming TTS server answering with the simulator's PCM after its delay.
 - ``raw_ws_once`` / ``raw_wyoming_once``: the leanest client of each service.
 - ``RawClients``: runs those clients in a worker process of their own, so a raw client crosses a
@@ -12,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections import deque
 import contextlib
-from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 import json
 from pathlib import Path
@@ -23,14 +20,13 @@ import time
 from typing import Any, Literal, TextIO, override
 
 import aiohttp
-from aiohttp import web
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeStop, SynthesizeStopped
 
-from simulator import DEFAULT_API_KEY, FaseehSimulator, SimulatorConfig, deterministic_pcm
+from simulator import DEFAULT_API_KEY, SimulatorConfig, deterministic_pcm
 
 SAMPLE_RATE = 24_000
 WAV_HEADER_BYTES = 44
@@ -102,55 +98,6 @@ def check_wav(body: bytes, text: str) -> str:
     if not body:
         return "empty"
     return check_pcm(body[WAV_HEADER_BYTES:], text) if wav_header_ok(body) else "wrong"
-
-
-# ---- the simulator with one fault per connection ----------------------------------------------
-
-_CONNECTION_FAULT: ContextVar[str | None] = ContextVar("bench_connection_fault", default=None)
-
-
-class BenchSimulator(FaseehSimulator):
-    """The simulator, with a fault chosen per WebSocket connection from a plan.
-
-    The contract's fault is global (``config.fault``); the soak needs one fault per request
-    while requests overlap. Each WebSocket handshake takes the next planned fault; the handler
-    and its generation worker (a task created inside it) see it through a context variable.
-    REST (the catalogue, the HTTP fallback) sees no fault.
-    """
-
-    def __init__(self, config: SimulatorConfig) -> None:
-        """Start with an empty plan."""
-        super().__init__(config)
-        self.plan: deque[str | None] = deque()
-        self.handshakes = 0
-        self._handshake = asyncio.Event()
-
-    @property
-    @override
-    def fault(self) -> str | None:
-        return _CONNECTION_FAULT.get() or super().fault
-
-    @override
-    async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
-        _CONNECTION_FAULT.set(self.plan.popleft() if self.plan else None)
-        self.handshakes += 1
-        self._handshake.set()
-        return await super()._handle_ws(request)
-
-    async def next_handshake(self, seen: int, within: float) -> bool:
-        """Wait until more than ``seen`` handshakes have arrived; False on timeout."""
-        try:
-            async with asyncio.timeout(within):
-                while self.handshakes <= seen:
-                    self._handshake.clear()
-                    await self._handshake.wait()
-        except TimeoutError:
-            return False
-        return True
-
-    def open_sessions(self) -> int:
-        """WebSocket sessions the simulator has not seen end."""
-        return sum(not session.closed for session in self.ws_sessions)
 
 
 # ---- the Wyoming server ------------------------------------------------------------------------

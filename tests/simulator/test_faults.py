@@ -11,7 +11,16 @@ import pytest
 
 from simulator import FAULTS, FaseehSimulator, deterministic_pcm
 
-from .helpers import GREETING, collect, initialize, post_tts, text, tts_body, ws_url
+from .helpers import (
+    GREETING,
+    collect,
+    init_message,
+    initialize,
+    post_tts,
+    text,
+    tts_body,
+    ws_url,
+)
 
 LONG = GREETING * 3
 type Check = Callable[[FaseehSimulator, aiohttp.ClientSession], Awaitable[None]]
@@ -287,3 +296,24 @@ async def test_a_fault_applies_until_changed(
     async with await _speak(http, sim, "مرحبا") as ws:
         received = await collect(ws)
     assert received.audio == deterministic_pcm("مرحبا", 24000)
+
+
+async def test_overlapping_connections_can_each_have_their_own_fault(
+    faseeh_sim: FaseehSimulator, http: aiohttp.ClientSession
+) -> None:
+    """connection_faults gives the next connections one fault each, in the order they arrive."""
+    faseeh_sim.connection_faults.extend(["rate_limit", None])
+    async with (
+        http.ws_connect(ws_url(faseeh_sim)) as limited,
+        http.ws_connect(ws_url(faseeh_sim)) as healthy,
+    ):
+        await limited.send_json(init_message())
+        error = await limited.receive_json(timeout=2)
+        await initialize(healthy)
+        await healthy.send_json(text(GREETING, flush=True))
+        spoken = await collect(healthy)
+
+    assert error["errorCode"] == 42901
+    assert spoken.audio == deterministic_pcm(GREETING, 24000)
+    assert await faseeh_sim.sessions_started(2)
+    assert not faseeh_sim.connection_faults
