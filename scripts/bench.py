@@ -209,8 +209,8 @@ class BenchHass(demo.Demo):
         probe.symlink_to(PROBE, target_is_directory=True)
 
     def hass_pid(self) -> int:
-        """The pid of the hass process (demo.Demo keeps its children privately)."""
-        for name, process in self._children:
+        """The pid of the hass process the demo started."""
+        for name, process in self.children:
             if name == "hass":
                 return process.pid
         raise BenchError("hass is not running")
@@ -856,7 +856,7 @@ async def _main(args: argparse.Namespace) -> int:
     args.output.write_text(text, encoding="utf-8")
     print(f"\n{table(bench.results)}\n\n{NOTES}")
     mode = "(quick) " if args.quick else ""
-    print(f"\nBench {mode}finished in {elapsed:.1f} s; results in {demo._shown_path(args.output)}")
+    print(f"\nBench {mode}finished in {elapsed:.1f} s; results in {demo.shown_path(args.output)}")
     return 0
 
 

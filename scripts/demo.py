@@ -120,7 +120,7 @@ class Demo:
         self.hass_console = self.config_dir / "hass-console.log"
         self.simulator_log = self.config_dir / "simulator.log"
         self.secrets: list[str] = []
-        self._children: list[tuple[str, asyncio.subprocess.Process]] = []
+        self.children: list[tuple[str, asyncio.subprocess.Process]] = []
         self._open_files: list[TextIO] = []
         self._drain: asyncio.Task[None] | None = None
 
@@ -174,7 +174,7 @@ class Demo:
             stderr=log,
             start_new_session=True,
         )
-        self._children.append(("simulator", process))
+        self.children.append(("simulator", process))
         assert process.stdout is not None
         try:
             first = await asyncio.wait_for(process.stdout.readline(), SIMULATOR_START_TIMEOUT)
@@ -246,7 +246,7 @@ logger:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._children.append(("hass", process))
+        self.children.append(("hass", process))
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + HASS_START_TIMEOUT
         async with aiohttp.ClientSession() as session:
@@ -459,7 +459,7 @@ logger:
                 f"  total time          {speech.total:.2f} s (POST to last byte)",
                 f"  audio duration      {speech.audio.duration:.2f} s  "
                 f"({speech.audio.description})",
-                f"  file                {_shown_path(speech.path)} ({speech.size / 1024:.1f} KiB)",
+                f"  file                {shown_path(speech.path)} ({speech.size / 1024:.1f} KiB)",
                 f"  checks              {speech.audio.checks}",
             ]
         print(self.redact("\n".join(lines)), flush=True)
@@ -468,7 +468,7 @@ logger:
 
     async def stop_everything(self, outcome: int) -> None:
         """Stop hass and the simulator; keep the logs in the output dir unless all went well."""
-        for name, process in reversed(self._children):
+        for name, process in reversed(self.children):
             await _stop_process(name, process)
         if self._drain is not None:
             with contextlib.suppress(Exception):
@@ -506,7 +506,7 @@ logger:
             print(self.redact("\n".join(tail)), file=sys.stderr)
             print("---- end of log ----", file=sys.stderr)
         for path in kept:
-            print(f"log kept: {_shown_path(path)}", file=sys.stderr)
+            print(f"log kept: {shown_path(path)}", file=sys.stderr)
 
     def _open_log(self, path: Path) -> TextIO:
         handle = path.open("w", encoding="utf-8")
@@ -815,7 +815,7 @@ def _free_port() -> int:
         return port
 
 
-def _shown_path(path: Path) -> str:
+def shown_path(path: Path) -> str:
     with contextlib.suppress(ValueError):
         return str(path.relative_to(Path.cwd()))
     return str(path)
