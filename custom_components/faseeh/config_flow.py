@@ -52,6 +52,7 @@ from .const import (
     CONF_VOICE,
     DASHBOARD_URLS,
     DEFAULT_MODEL,
+    DEFAULT_OPTIONS,
     DEFAULT_SIMILARITY_BOOST,
     DEFAULT_SPEED,
     DEFAULT_STABILITY,
@@ -143,13 +144,7 @@ def default_options(catalogue: Catalogue) -> dict[str, Any]:
     model = DEFAULT_MODEL
     if catalogue.models and catalogue.model(DEFAULT_MODEL) is None:
         model = catalogue.models[0].model_id
-    return {
-        CONF_VOICE: voice,
-        CONF_MODEL: model,
-        CONF_STABILITY: DEFAULT_STABILITY,
-        CONF_SIMILARITY_BOOST: DEFAULT_SIMILARITY_BOOST,
-        CONF_SPEED: DEFAULT_SPEED,
-    }
+    return {**DEFAULT_OPTIONS, CONF_VOICE: voice, CONF_MODEL: model}
 
 
 async def async_check_account(hass: HomeAssistant, api_key: str, url: str) -> Catalogue:

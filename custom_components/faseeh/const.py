@@ -31,6 +31,15 @@ DEFAULT_STABILITY: Final = 0.5
 DEFAULT_SIMILARITY_BOOST: Final = 0.75
 DEFAULT_SPEED: Final = 1.0
 
+# Every option with its default: a new entry's options, and the entity's fallbacks.
+DEFAULT_OPTIONS: Final[dict[str, str | float]] = {
+    CONF_VOICE: DEFAULT_VOICE,
+    CONF_MODEL: DEFAULT_MODEL,
+    CONF_STABILITY: DEFAULT_STABILITY,
+    CONF_SIMILARITY_BOOST: DEFAULT_SIMILARITY_BOOST,
+    CONF_SPEED: DEFAULT_SPEED,
+}
+
 DASHBOARD_URLS: Final[dict[str, str]] = {
     REGION_GLOBAL: "https://app.faseeh.ai",
     REGION_UAE: "https://ae.app.munsit.com",

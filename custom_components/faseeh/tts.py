@@ -22,6 +22,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import FaseehConfigEntry
 from .client import (
+    DEFAULT_OUTPUT_FORMAT,
     OUTPUT_FORMATS,
     SIMILARITY_RANGE,
     SPEED_RANGE,
@@ -52,9 +53,7 @@ from .const import (
     CONF_VOICE,
     DASHBOARD_URLS,
     DEFAULT_MODEL,
-    DEFAULT_SIMILARITY_BOOST,
-    DEFAULT_SPEED,
-    DEFAULT_STABILITY,
+    DEFAULT_OPTIONS,
     DEFAULT_VOICE,
     DOMAIN,
 )
@@ -68,8 +67,6 @@ _LOGGER = logging.getLogger(__name__)
 
 # Synthesis is a network stream per request; HA need not serialise them.
 PARALLEL_UPDATES = 0
-
-DEFAULT_SAMPLE_RATE = OUTPUT_FORMATS["pcm_24000"]
 
 # The service's failures, as the translated message a user sees.
 ERROR_TRANSLATIONS: dict[type[FaseehError], str] = {
@@ -263,14 +260,7 @@ class FaseehTTSEntity(TextToSpeechEntity):
                 translation_key="unknown_model",
                 translation_placeholders={"model": model_id},
             )
-        values = {
-            option: _setting(options, option, default)
-            for option, default in (
-                (CONF_STABILITY, DEFAULT_STABILITY),
-                (CONF_SIMILARITY_BOOST, DEFAULT_SIMILARITY_BOOST),
-                (CONF_SPEED, DEFAULT_SPEED),
-            )
-        }
+        values = {option: _setting(options, option) for option in _SETTING_RANGES}
         return SpeechParameters(
             voice_id=voice_id,
             model_id=model_id,
@@ -296,18 +286,13 @@ async def _without_markup(message_gen: AsyncGenerator[str]) -> AsyncGenerator[st
 
 def _default_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """The entry's options as TTS defaults, so each of them is part of HA's cache key."""
-    return {
-        ATTR_VOICE: options.get(CONF_VOICE, DEFAULT_VOICE),
-        CONF_MODEL: options.get(CONF_MODEL, DEFAULT_MODEL),
-        CONF_STABILITY: options.get(CONF_STABILITY, DEFAULT_STABILITY),
-        CONF_SIMILARITY_BOOST: options.get(CONF_SIMILARITY_BOOST, DEFAULT_SIMILARITY_BOOST),
-        CONF_SPEED: options.get(CONF_SPEED, DEFAULT_SPEED),
-    }
+    # CONF_VOICE is HA's ATTR_VOICE ("voice"), so the entry's keys are the TTS option keys.
+    return {**DEFAULT_OPTIONS, **options}
 
 
-def _setting(options: Mapping[str, Any], option: str, default: float) -> float:
+def _setting(options: Mapping[str, Any], option: str) -> float:
     """Read one numeric setting, which YAML or the UI may give as a string."""
-    raw = options.get(option, default)
+    raw = options.get(option, DEFAULT_OPTIONS[option])
     minimum, maximum = _SETTING_RANGES[option]
     try:
         value = float(raw)
@@ -330,4 +315,4 @@ def _setting(options: Mapping[str, Any], option: str, default: float) -> float:
 def _output_format(preferred_sample_rate: Any) -> str:
     """Ask Faseeh for the rate the consumer wants when it can produce it natively."""
     output_format = f"pcm_{preferred_sample_rate}"
-    return output_format if output_format in OUTPUT_FORMATS else f"pcm_{DEFAULT_SAMPLE_RATE}"
+    return output_format if output_format in OUTPUT_FORMATS else DEFAULT_OUTPUT_FORMAT

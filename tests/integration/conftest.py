@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 import socket
-from typing import Any
 
 from homeassistant.components import tts
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlow
@@ -24,30 +23,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.faseeh.const import (
-    CONF_MODEL,
     CONF_REGION,
-    CONF_SIMILARITY_BOOST,
-    CONF_SPEED,
-    CONF_STABILITY,
-    CONF_VOICE,
-    DEFAULT_MODEL,
-    DEFAULT_SIMILARITY_BOOST,
-    DEFAULT_SPEED,
-    DEFAULT_STABILITY,
-    DEFAULT_VOICE,
+    DEFAULT_OPTIONS,
     DOMAIN,
     REGION_CUSTOM,
     REGION_URLS,
 )
 from simulator import DEFAULT_API_KEY, FaseehSimulator
-
-DEFAULT_OPTIONS: dict[str, Any] = {
-    CONF_VOICE: DEFAULT_VOICE,
-    CONF_MODEL: DEFAULT_MODEL,
-    CONF_STABILITY: DEFAULT_STABILITY,
-    CONF_SIMILARITY_BOOST: DEFAULT_SIMILARITY_BOOST,
-    CONF_SPEED: DEFAULT_SPEED,
-}
 
 
 @pytest.fixture(autouse=True)
