@@ -181,12 +181,13 @@ class HassApi:
         answers: Mapping[str, Mapping[str, Any]],
         *,
         expect: str = "create_entry",
+        announce: bool = True,
     ) -> dict[str, Any]:
         """Start a flow and answer its steps (by step_id) until it ends as expected.
 
         start is the body of the first POST: {"handler": domain} for a config flow,
         {"handler": entry_id} for an options flow, {"handler": domain, "issue_id": id} for a
-        repair. A menu step's answer is {"next_step_id": ...}.
+        repair. A menu step's answer is {"next_step_id": ...}. announce prints each step.
         """
         body = {"show_advanced_options": False, **start} if kind is FlowKind.CONFIG else start
         result: dict[str, Any] = await self.post_json(kind.path, body)
@@ -199,7 +200,8 @@ class HassApi:
                 raise HarnessError(f"the {kind.label}'s {step!r} step reported {result['errors']}")
             if step not in remaining:
                 raise HarnessError(f"the {kind.label} asked for an unexpected step {step!r}")
-            self.console.say(f"{kind.label}: answering the {step!r} step")
+            if announce:
+                self.console.say(f"{kind.label}: answering the {step!r} step")
             result = await self.post_json(
                 f"{kind.path}/{result['flow_id']}", dict(remaining.pop(step))
             )

@@ -21,8 +21,9 @@ from typing import TextIO
 
 import aiohttp
 
+from .console import Console
 from .errors import HarnessError
-from .processes import free_port, poll, stop_process
+from .processes import free_port, poll, shown_path, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION = ROOT / "custom_components" / "faseeh"
@@ -180,6 +181,31 @@ api:
     def remove(self) -> None:
         """Delete the config dir (after ``stop``)."""
         shutil.rmtree(self.config_dir, ignore_errors=True)
+
+    def settle_logs(
+        self, console: Console, outcome: int, output_dir: Path, others: Sequence[Path] = ()
+    ) -> None:
+        """After ``stop``: drop old copies if all went well, else keep them and show the tail.
+
+        A failure (outcome 1) also shows the end of HA's log; an interruption only keeps it.
+        """
+        logs = [self.log_path, self.console_path, *others]
+        if outcome == 0:
+            # Logs kept by an earlier failed run would only confuse now.
+            for log in logs:
+                (output_dir / log.name).unlink(missing_ok=True)
+            return
+        kept = console.keep_logs(logs, output_dir)
+        if outcome == 1 and (tail := self.log_tail()):
+            console.show(
+                f"\n---- home-assistant.log, last {len(tail)} lines "
+                "(without the setup errors of integrations the demo does not use) ----\n"
+                + "\n".join(tail)
+                + "\n---- end of log ----",
+                error=True,
+            )
+        for path in kept:
+            console.show(f"log kept: {shown_path(path)}", error=True)
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> list[str]:
         """The end of home-assistant.log, without the noise of integrations nobody uses."""

@@ -73,7 +73,6 @@ class Demo:
         self.simulator = SimulatorProcess(
             SimulatorConfig(audio="speech"), self.hass.config_dir / "simulator.log"
         )
-        self.logs = [self.hass.log_path, self.hass.console_path, self.simulator.log_path]
 
     async def choose_service(self) -> Service:
         """The real service when FASEEH_API_KEY is set, otherwise the simulator."""
@@ -167,22 +166,7 @@ class Demo:
         """Stop hass and the simulator; keep the logs in the output dir unless all went well."""
         await self.hass.stop()
         await self.simulator.stop()
-        if outcome == PASSED:
-            # Logs kept by an earlier failed run would only confuse now.
-            for log in self.logs:
-                (self.output_dir / log.name).unlink(missing_ok=True)
-        else:
-            kept = self.console.keep_logs(self.logs, self.output_dir)
-            if outcome == 1 and (tail := self.hass.log_tail()):
-                self.console.show(
-                    f"\n---- home-assistant.log, last {len(tail)} lines "
-                    "(without the setup errors of integrations the demo does not use) ----\n"
-                    + "\n".join(tail)
-                    + "\n---- end of log ----",
-                    error=True,
-                )
-            for path in kept:
-                self.console.show(f"log kept: {shown_path(path)}", error=True)
+        self.hass.settle_logs(self.console, outcome, self.output_dir, [self.simulator.log_path])
         self.hass.remove()
 
 

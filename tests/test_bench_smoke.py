@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "scripts" / "bench.py"
 RUN_LIMIT = 90.0
 STOP_LIMIT = 25.0
 
@@ -37,7 +36,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
 def _run_bench(output: Path) -> tuple[int, str]:
     """Run the quick bench; on overrun, SIGTERM lets it stop hass before it is killed."""
     with subprocess.Popen(
-        [sys.executable, str(BENCH), "--quick", "--output", str(output)],
+        [sys.executable, "-m", "scripts.bench", "--quick", "--output", str(output)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -1,6 +1,8 @@
-"""Support code for scripts/bench.py: the services it measures against and the raw clients.
+"""The bench's parts; ``python -m scripts.bench`` runs them.
 
-``services`` holds the simulator with per-connection faults, the Wyoming server, the two minimal
-raw clients and the worker process they run in; ``bench_probe/`` is a bench-only Home Assistant
-integration that scripts/bench.py links into its throwaway config directory.
+``context`` holds what every phase shares (services, a real hass via harness/, the probe);
+``phases/`` holds one module per phase and their registry; ``services`` the simulator-side
+Wyoming server and the raw clients with their worker process; ``verdicts`` how a synthesis is
+judged; ``texts``, ``stats`` and ``report`` the rest. ``bench_probe/`` is a bench-only Home
+Assistant integration that the bench links into its throwaway config directory.
 """

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 import json
 from pathlib import Path
 import sys
@@ -26,78 +26,19 @@ from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeStop, SynthesizeStopped
 
-from simulator import DEFAULT_API_KEY, SimulatorConfig, deterministic_pcm
+from harness.speech import Fetch
+from simulator import DEFAULT_API_KEY, SimulatorConfig
 
-SAMPLE_RATE = 24_000
-WAV_HEADER_BYTES = 44
+from .verdicts import SAMPLE_RATE, Result, check_pcm, expected_pcm
+
 # What the entity sends when the entry's options are untouched (custom_components/faseeh/const.py).
 VOICE_ID = "ar-hijazi-female-1"
 MODEL_ID = "faseeh-v1-preview"
 VOICE_SETTINGS = {"stability": 0.5, "similarity_boost": 0.75, "speed": 1.0}
 WORKER_START_TIMEOUT = 30.0
+ROOT = Path(__file__).resolve().parents[2]
 
 type RawKind = Literal["ws", "wyoming"]
-
-
-@dataclass(slots=True)
-class Fetch:
-    """One synthesis as a client saw it; times in seconds from the client's first action."""
-
-    first_byte: float | None = None
-    answered: float | None = None  # HA only: when POST /api/tts_get_url had answered.
-    total: float = 0.0
-    status: int = 0
-    error: str | None = None
-    body: bytes = b""
-    wav: bool = True  # HA's body is a WAV; a raw client's is bare PCM.
-    verdict: str | None = None  # Set by whoever still had the body (the raw worker).
-    started: float = 0.0  # time.perf_counter() (CLOCK_MONOTONIC, shared by processes) at start.
-
-    def check(self, text: str) -> str:
-        """'exact', 'truncated', 'wrong', 'empty', 'hang', 'client-error' or 'http-NNN'."""
-        if self.verdict is not None:
-            return self.verdict
-        if self.error is not None:
-            return "hang" if self.error == "hang" else "client-error"
-        if self.status != 200:
-            return f"http-{self.status}"
-        return check_wav(self.body, text) if self.wav else check_pcm(self.body, text)
-
-
-def expected_pcm(text: str) -> bytes:
-    """The simulator's audio for a whole session text."""
-    return deterministic_pcm(text, SAMPLE_RATE)
-
-
-def check_pcm(audio: bytes, text: str) -> str:
-    """'exact', 'truncated' (a strict prefix of the text's audio, maybe none) or 'wrong'."""
-    pcm = expected_pcm(text)
-    if audio == pcm:
-        return "exact"
-    if len(audio) < len(pcm) and pcm.startswith(audio):
-        return "truncated"
-    return "wrong"
-
-
-def wav_header_ok(header: bytes) -> bool:
-    """A 44-byte PCM WAV header, mono, at the simulator's rate (sizes are not checked)."""
-    return (
-        len(header) >= WAV_HEADER_BYTES
-        and header[:4] == b"RIFF"
-        and header[8:16] == b"WAVEfmt "
-        and int.from_bytes(header[20:22], "little") == 1  # PCM
-        and int.from_bytes(header[22:24], "little") == 1  # mono
-        and int.from_bytes(header[24:28], "little") == SAMPLE_RATE
-        and int.from_bytes(header[34:36], "little") == 16
-        and header[36:40] == b"data"
-    )
-
-
-def check_wav(body: bytes, text: str) -> str:
-    """``check_pcm`` of a 44-byte-header PCM16 mono WAV at the simulator's rate; or 'empty'."""
-    if not body:
-        return "empty"
-    return check_pcm(body[WAV_HEADER_BYTES:], text) if wav_header_ok(body) else "wrong"
 
 
 # ---- the Wyoming server ------------------------------------------------------------------------
@@ -197,7 +138,7 @@ async def raw_ws_once(session: aiohttp.ClientSession, ws_url: str, text: str) ->
 
     It sends what the entity sends for a one-sentence text. Times from the connect.
     """
-    fetch = Fetch(wav=False)
+    fetch = Fetch()
     init = {
         "type": "initConnection",
         "model_id": MODEL_ID,
@@ -235,7 +176,7 @@ async def raw_ws_once(session: aiohttp.ClientSession, ws_url: str, text: str) ->
 
 async def raw_wyoming_once(port: int, text: str) -> Fetch:
     """The minimal Wyoming client: connect, Synthesize, read audio until AudioStop."""
-    fetch = Fetch(wav=False)
+    fetch = Fetch()
     parts: list[bytes] = []
     started = fetch.started = time.perf_counter()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -258,15 +199,14 @@ async def raw_wyoming_once(port: int, text: str) -> Fetch:
 
 
 class RawClients:
-    """The raw clients, in a worker process: ``python scripts/bench.py --raw-worker``.
+    """The raw clients, in a worker process: ``python -m scripts.bench_lib.services``.
 
     One JSON line per batch each way: the texts go in, the timings and each body's verdict
     (checked in the worker, so the audio does not travel back) come out.
     """
 
-    def __init__(self, bench_script: Path, log: TextIO) -> None:
+    def __init__(self, log: TextIO) -> None:
         """Prepare; ``start`` launches the worker."""
-        self._script = bench_script
         self._log = log
         self._process: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
@@ -275,8 +215,9 @@ class RawClients:
         """Launch the worker and wait until it is ready."""
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
-            str(self._script),
-            "--raw-worker",
+            "-m",
+            "scripts.bench_lib.services",
+            cwd=ROOT,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=self._log,
@@ -285,7 +226,7 @@ class RawClients:
         if line != {"ready": True}:
             raise RuntimeError(f"the raw-client worker said {line} instead of ready")
 
-    async def run(self, kind: RawKind, target: str | int, texts: list[str]) -> list[Fetch]:
+    async def run(self, kind: RawKind, target: str | int, texts: list[str]) -> list[Result]:
         """Run one client per text at once (a batch of one is a sequential request)."""
         process = self._process
         assert process is not None
@@ -295,7 +236,7 @@ class RawClients:
             process.stdin.write(_dumps(request).encode() + b"\n")
             await process.stdin.drain()
             answer = await self._readline()
-        return [Fetch(**result) for result in answer["results"]]
+        return [Result(**result) for result in answer["results"]]
 
     async def stop(self) -> None:
         """Close the worker's stdin (it exits on EOF); kill it if it does not."""
@@ -339,9 +280,12 @@ async def worker_main() -> None:
                 fetches = await asyncio.gather(
                     *(raw_wyoming_once(int(target), text) for text in texts)
                 )
-            results = []
-            for fetch, text in zip(fetches, texts, strict=True):
-                fetch.verdict = fetch.check(text)
-                fetch.body = b""
-                results.append({k: v for k, v in asdict(fetch).items() if k != "body"})
+            results = [
+                asdict(Result.of(fetch, check_pcm(fetch.body, text)))
+                for fetch, text in zip(fetches, texts, strict=True)
+            ]
             print(_dumps({"results": results}), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(worker_main())

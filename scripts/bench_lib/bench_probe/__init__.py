@@ -38,9 +38,10 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 import probatio
 
+from custom_components.faseeh.wav import WAV_HEADER_SIZE
+
 DOMAIN = "bench_probe"
 CONFIG_SCHEMA = cv.empty_config_schema(DOMAIN)
-WAV_HEADER_BYTES = 44
 
 _PROFILER: dict[str, Any] = {}
 # Garbage collections of this process that took at least GC_PAUSE_REPORTED seconds.
@@ -174,7 +175,7 @@ async def ws_llm(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
     try:
         async for chunk in stream.async_stream_result():
             size += len(chunk)
-            if size > WAV_HEADER_BYTES and "first_audio" not in times:
+            if size > WAV_HEADER_SIZE and "first_audio" not in times:
                 times["first_audio"] = loop.time()
             chunks.append(chunk)
     except Exception as err:  # reported to the bench, which fails the run
@@ -186,8 +187,8 @@ async def ws_llm(hass: HomeAssistant, connection: ActiveConnection, msg: dict[st
             "mark_to_first_audio": times.get("first_audio", 0.0) - times.get("mark", 0.0),
             "start_to_first_audio": times.get("first_audio", 0.0) - times.get("start", 0.0),
             "bytes": size,
-            "header": body[:WAV_HEADER_BYTES].hex(),
-            "pcm_sha256": hashlib.sha256(body[WAV_HEADER_BYTES:]).hexdigest(),
+            "header": body[:WAV_HEADER_SIZE].hex(),
+            "pcm_sha256": hashlib.sha256(body[WAV_HEADER_SIZE:]).hexdigest(),
             "error": error,
         },
     )

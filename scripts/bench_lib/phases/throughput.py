@@ -1,0 +1,34 @@
+"""throughput: a long text with the simulator unthrottled. Key: throughput_x_realtime."""
+
+from __future__ import annotations
+
+from ..context import FIRST_AUDIO_DELAY, SECONDS_PER_CHARACTER, Bench, BenchError
+from ..stats import percentile
+from ..texts import arabic_number, long_text
+
+
+async def measure(bench: Bench) -> None:
+    """A long text, simulator unthrottled and no delay: audio seconds per wall second."""
+    bench.config.first_audio_delay = 0.0
+    bench.config.realtime_factor = None
+    rates: dict[str, list[float]] = {"raw": [], "faseeh": []}
+    paths = bench.paths()
+    try:
+        for run in range(bench.sizes.throughput_runs):
+            for name, values in rates.items():
+                # A new text each time: HA's memory cache would answer a repeat at once.
+                text = long_text(bench.sizes.throughput_chars, f"{name} {arabic_number(run)}.")
+                (fetch,) = await paths[name]([text])
+                if (verdict := fetch.verdict) != "exact":
+                    raise BenchError(f"throughput via {name}: {verdict} ({fetch.error})")
+                values.append(len(text) * SECONDS_PER_CHARACTER / fetch.total)
+    finally:
+        bench.config.first_audio_delay = FIRST_AUDIO_DELAY
+    bench.results["throughput_x_realtime"] = round(percentile(rates["faseeh"], 0.5), 1)
+    bench.details["throughput"] = {
+        "characters": bench.sizes.throughput_chars,
+        "audio_seconds": bench.sizes.throughput_chars * SECONDS_PER_CHARACTER,
+        "measured": "audio seconds / (POST /api/tts_get_url to the last body byte); median",
+        "faseeh_x_realtime_each": [round(rate, 1) for rate in rates["faseeh"]],
+        "raw_x_realtime_each": [round(rate, 1) for rate in rates["raw"]],
+    }

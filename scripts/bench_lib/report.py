@@ -1,0 +1,82 @@
+"""The bench's table: each measured key beside its goal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .context import CHUNK_BYTES, FIRST_AUDIO_DELAY
+from .verdicts import SAMPLE_RATE
+
+type Check = Callable[[dict[str, Any], str], bool]
+
+
+def _at_most(limit: float) -> Check:
+    return lambda results, key: results[key] <= limit
+
+
+def _not_above(other: str) -> Check:
+    return lambda results, key: results[key] <= results.get(other, results[key])
+
+
+# Per metric: its goal, as (label, check) pairs; a metric meets its goal when every check holds.
+GOALS: dict[str, list[tuple[str, Check]]] = {
+    "first_audio_overhead_ms_p50": [
+        ("<= 5", _at_most(5)),
+        ("<= Wyoming's", _not_above("wyoming_first_audio_overhead_ms_p50")),
+    ],
+    "first_audio_overhead_ms_p95": [
+        ("<= 15", _at_most(15)),
+        ("<= Wyoming's", _not_above("wyoming_first_audio_overhead_ms_p95")),
+    ],
+    "wyoming_first_audio_overhead_ms_p50": [],
+    "wyoming_first_audio_overhead_ms_p95": [],
+    "llm_first_audio_after_first_sentence_ms": [("<= 10", _at_most(10))],
+    "throughput_x_realtime": [(">= 1000", lambda results, key: results[key] >= 1000)],
+    "concurrent_50_byte_exact": [("true", lambda results, key: results[key] is True)],
+    "concurrent_50_overhead_ms_p95": [("<= 25", _at_most(25))],
+    "rss_growth_mb_1000": [("<= 5", _at_most(5))],
+    "leaked_sockets": [("0", _at_most(0))],
+    "leaked_tasks": [("0", _at_most(0))],
+    "soak_500_hangs": [("0", _at_most(0))],
+    "soak_500_unexpected_errors": [("0", _at_most(0))],
+    "soak_500_truncated_cached": [("0", _at_most(0))],
+}
+
+
+def goals(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(metric, goal, verdict) for every measured key the issue asks about."""
+    rows: list[tuple[str, str, str]] = []
+    for key, checks in GOALS.items():
+        if key not in results:
+            continue
+        missed = [label for label, check in checks if not check(results, key)]
+        goal = ", ".join(label for label, _ in checks) or "(reference)"
+        rows.append((key, goal, f"MISSED {', '.join(missed)}" if missed else "ok"))
+    return rows
+
+
+NOTES = (
+    "overhead: HA = POST /api/tts_get_url -> first body byte of its /api/tts_proxy GET (wav);\n"
+    "          raw = connect -> first audio frame of a minimal client of the same service, in\n"
+    "          its own process; same text, runs interleaved; percentile(HA) - percentile(raw).\n"
+    "concurrent: hass collects its garbage before each batch of 50 (HA's own full collection of\n"
+    "          its heap pauses every request in flight for ~160 ms wherever it lands).\n"
+    "llm: timed inside hass (bench_probe), token-like deltas at 40 characters a second.\n"
+    f"simulator: first-audio delay {FIRST_AUDIO_DELAY * 1000:.0f} ms, {CHUNK_BYTES}-byte frames, "
+    f"{SAMPLE_RATE} Hz, unthrottled; details in the JSON."
+)
+
+
+def table(results: dict[str, Any]) -> str:
+    """The results as a fixed-width table."""
+    header = ("metric", "value", "goal", "")
+    rows = [header] + [
+        (metric, str(results[metric]), goal, verdict) for metric, goal, verdict in goals(results)
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
