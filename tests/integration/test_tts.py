@@ -26,7 +26,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 
 from custom_components.faseeh.client import Timeouts
 from custom_components.faseeh.const import CONF_SPEED, CONF_VOICE
-from custom_components.faseeh.wav import streaming_wav_header
+from custom_components.faseeh.wav import WAV_HEADER_SIZE, streaming_wav_header
+from harness.audio import decode, wav_pcm
 from simulator import DEFAULT_API_KEY, FaseehSimulator, deterministic_pcm
 
 from .conftest import added_entities
@@ -35,18 +36,6 @@ ENTITY_ID = "tts.faseeh_speech"
 GREETING = "مرحبا بك في بيتك الذكي. الجو اليوم مشمس، والحرارة معتدلة!"
 
 pytestmark = pytest.mark.usefixtures("setup_integration")
-
-
-async def decode_to_pcm(audio: bytes, sample_rate: int = 24000) -> bytes:
-    """What a player hears: the audio decoded by the real ffmpeg to PCM16 mono."""
-    ffmpeg = await asyncio.create_subprocess_exec(
-        "ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "pipe:0",
-        "-f", "s16le", "-ac", "1", "-ar", str(sample_rate), "pipe:1",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    pcm, _ = await ffmpeg.communicate(audio)
-    assert ffmpeg.returncode == 0
-    return pcm
 
 
 async def fetch_speech(
@@ -96,9 +85,9 @@ async def test_wav_from_the_proxy_is_our_streaming_header_then_every_pcm_byte(
     """With preferred_format wav, HA passes our header and the exact PCM through."""
     audio = await fetch_speech(hass_client, GREETING, {"preferred_format": "wav"})
 
-    assert audio[:44] == streaming_wav_header(24000)
-    assert audio[44:] == deterministic_pcm(GREETING, 24000)
-    assert await decode_to_pcm(audio) == deterministic_pcm(GREETING, 24000)
+    assert audio[:WAV_HEADER_SIZE] == streaming_wav_header(24000)
+    assert wav_pcm(audio, 24000) == deterministic_pcm(GREETING, 24000)
+    assert await decode(audio, 24000) == deterministic_pcm(GREETING, 24000)
 
 
 class Speaker(MediaPlayerEntity):
@@ -147,7 +136,7 @@ async def test_an_announcement_on_a_speaker_is_an_mp3_of_the_whole_message(
     response = await client.get(media.url.removeprefix("http://example.local:8123"))
     assert response.status == HTTPStatus.OK
     assert media.mime_type == "audio/mpeg"
-    pcm = await decode_to_pcm(await response.read())
+    pcm = await decode(await response.read(), 24000)
     expected_seconds = len(deterministic_pcm(GREETING, 24000)) / 48000
     # mp3 adds encoder padding and rounds to frames; it never loses speech.
     assert expected_seconds <= len(pcm) / 48000 < expected_seconds + 0.2
@@ -163,7 +152,7 @@ async def test_a_native_preferred_rate_is_asked_of_faseeh_instead_of_resampled(
 
     assert faseeh_sim.ws_sessions[-1].init is not None
     assert faseeh_sim.ws_sessions[-1].init["output_format"] == "pcm_16000"
-    assert await decode_to_pcm(audio, 16000) == deterministic_pcm(GREETING, 16000)
+    assert await decode(audio, 16000) == deterministic_pcm(GREETING, 16000)
 
 
 async def test_speech_starts_while_the_text_is_still_being_written(
@@ -190,7 +179,7 @@ async def test_speech_starts_while_the_text_is_still_being_written(
 
     text = "".join(deltas)
     assert faseeh_sim.ws_sessions[-1].text == text
-    assert b"".join(chunks)[44:] == deterministic_pcm(text, 24000)
+    assert wav_pcm(b"".join(chunks), 24000) == deterministic_pcm(text, 24000)
 
 
 # Each fault the service can produce, and the translated error a user sees for it.
@@ -241,7 +230,7 @@ async def test_a_failed_synthesis_is_a_clear_error_never_cached_and_the_next_one
 
     faseeh_sim.config.fault = None
     audio = await fetch_speech(hass_client, GREETING, {"preferred_format": "wav"}, cache=True)
-    assert audio[44:] == deterministic_pcm(GREETING, 24000)
+    assert wav_pcm(audio, 24000) == deterministic_pcm(GREETING, 24000)
 
 
 async def test_a_player_already_listening_gets_a_short_file_that_is_never_cached(
@@ -258,8 +247,9 @@ async def test_a_player_already_listening_gets_a_short_file_that_is_never_cached
     await hass.async_block_till_done(wait_background_tasks=True)
 
     complete = deterministic_pcm(GREETING, 24000)
-    assert 0 < len(audio[44:]) < len(complete)
-    assert complete.startswith(audio[44:])
+    received = wav_pcm(audio, 24000)
+    assert 0 < len(received) < len(complete)
+    assert complete.startswith(received)
     assert hass.data[DATA_TTS_MANAGER].mem_cache == {}
     assert cached_files(tts_cache_dir) == []
 
@@ -305,7 +295,7 @@ async def test_a_socket_that_never_speaks_falls_back_to_http_streaming(
 
     audio = await fetch_speech(hass_client, GREETING, {"preferred_format": "wav"})
 
-    assert audio[44:] == deterministic_pcm(GREETING, 24000)
+    assert wav_pcm(audio, 24000) == deterministic_pcm(GREETING, 24000)
     assert [request.path for request in faseeh_sim.http_requests] == [
         "/api/v1/text-to-speech/faseeh-v1-preview"
     ]
@@ -440,7 +430,7 @@ async def test_voices_survive_a_catalogue_outage_and_speech_resumes_after_it(
     faseeh_sim.reset_records()
     audio = await fetch_speech(hass_client, GREETING, {"preferred_format": "wav"})
 
-    assert audio[44:] == deterministic_pcm(GREETING, 24000)
+    assert wav_pcm(audio, 24000) == deterministic_pcm(GREETING, 24000)
     assert [request.path for request in faseeh_sim.http_requests] == []
 
 
@@ -491,4 +481,4 @@ async def test_markdown_from_an_llm_is_not_read_out(
 
     spoken = " الطقس\nمشمس و25 درجة."
     assert faseeh_sim.ws_sessions[-1].text == spoken
-    assert audio[44:] == deterministic_pcm(spoken, 24000)
+    assert wav_pcm(audio, 24000) == deterministic_pcm(spoken, 24000)
