@@ -42,7 +42,7 @@ REQUEST_BOUND = 30.0  # A request that has not finished by then is a hang.
 type Batch = Callable[[list[str]], Awaitable[list[Result]]]
 
 
-def check_wav(body: bytes, text: str) -> str:
+def wav_verdict(body: bytes, text: str) -> str:
     """``check_pcm`` of a PCM16 mono WAV at the simulator's rate; 'empty' or 'wrong' otherwise."""
     if not body:
         return "empty"
@@ -172,7 +172,7 @@ class Bench:
         fetch = await fetch_speech(
             self.api, engine, text, WAV_OPTIONS, cache=cache, bound=REQUEST_BOUND
         )
-        return Result.of(fetch, check_wav(fetch.body, text))
+        return Result.of(fetch, wav_verdict(fetch.body, text))
 
     async def ha_many(self, engine: str, texts: list[str]) -> list[Result]:
         """One HA request per text, all at once."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from simulator import FAULTS
 
-from ..context import FIRST_AUDIO_DELAY, Bench, check_wav
+from ..context import FIRST_AUDIO_DELAY, Bench, wav_verdict
 
 # Faults the soak injects: every failure, not the two that clients must simply tolerate.
 SOAK_FAULTS = tuple(f for f in FAULTS if f not in {"odd_byte_chunks", "unknown_message_type"})
@@ -100,5 +100,5 @@ async def _cached_files(bench: Bench, texts: dict[str, str]) -> dict[str, str]:
     for path in files:
         text = texts.get(path.name.split("_", 1)[0])
         if text is not None:
-            verdicts[path.name] = check_wav(path.read_bytes(), text)
+            verdicts[path.name] = wav_verdict(path.read_bytes(), text)
     return verdicts
