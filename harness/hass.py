@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import TextIO
+from typing import Self, TextIO
 
 import aiohttp
 
@@ -66,7 +66,10 @@ class HassSettings:
 
 
 class HassProcess:
-    """``await start()`` runs hass and waits until it answers; ``await stop()`` ends it."""
+    """A hass process: ``start``, ``stop`` and ``remove``, or all three with ``async with``.
+
+    ``start`` returns once hass answers; ``remove`` deletes the config dir after ``stop``.
+    """
 
     def __init__(self, settings: HassSettings | None = None) -> None:
         """Make the config dir; nothing runs until ``start``."""
@@ -181,6 +184,21 @@ api:
     def remove(self) -> None:
         """Delete the config dir (after ``stop``)."""
         shutil.rmtree(self.config_dir, ignore_errors=True)
+
+    async def __aenter__(self) -> Self:
+        """Start; leaving the block stops hass and deletes its config dir, whatever happened."""
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            self.remove()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Stop hass and delete its config dir."""
+        await self.stop()
+        self.remove()
 
     def settle_logs(
         self, console: Console, outcome: int, output_dir: Path, others: Sequence[Path] = ()
