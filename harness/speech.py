@@ -76,14 +76,14 @@ async def fetch_speech(
             headers=api.headers,
             timeout=aiohttp.ClientTimeout(total=bound),
         ) as response:
-            answer = await response.json(content_type=None)
+            answer = await response.json()
             fetch.answered = time.perf_counter() - started
             if response.status != 200:
                 fetch.status = response.status
                 fetch.error = f"POST /api/tts_get_url answered {response.status}: {answer}"
                 fetch.total = time.perf_counter() - started
                 return fetch
-        remaining = max(0.0, bound - fetch.answered)
+        remaining = max(0.001, bound - fetch.answered)  # 0 would mean "no limit" to aiohttp.
         async with session.get(
             str(answer["url"]), timeout=aiohttp.ClientTimeout(total=remaining)
         ) as audio:
