@@ -87,9 +87,10 @@ async def test_a_model_whose_price_is_unreadable_costs_nothing_rather_than_faili
     faseeh_sim: FaseehSimulator, session: aiohttp.ClientSession
 ) -> None:
     """A catalogue with a malformed cost still lists the model."""
-    faseeh_sim.config.models = [
+    malformed: list[Any] = [
         {"model_id": "faseeh-v1-preview", "model_name": "Faseeh v1", "cost": "cheap"}
     ]
+    faseeh_sim.config.models = malformed
     client = FaseehClient(session, DEFAULT_API_KEY, faseeh_sim.url, timeouts=FAST)
 
     [model] = await client.list_models()

@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from custom_components.faseeh.client import (
+    AudioChunk,
     ConnectionLostError,
     FaseehClient,
     InsufficientBalanceError,
@@ -176,7 +177,7 @@ async def test_stalled_audio_is_a_timeout(session: aiohttp.ClientSession) -> Non
         await conn.wait_for_client_close()
 
     async with FakeFaseeh(script) as server:
-        received: list = []
+        received: list[AudioChunk] = []
         with pytest.raises(ServiceTimeoutError):
             await collect(fake_client(session, server), TEXT, received)
     assert pcm_of(received) == deterministic_pcm(TEXT, 24000)[:4800]

@@ -1,5 +1,7 @@
 """REST: voices, models and the key check the config flow uses."""
 
+from typing import Any
+
 import aiohttp
 import pytest
 
@@ -46,16 +48,19 @@ async def test_list_models(faseeh_sim: FaseehSimulator, client: FaseehClient) ->
 
 async def test_lenient_catalogue_parsing(faseeh_sim: FaseehSimulator, client: FaseehClient) -> None:
     """Entries without an id are skipped; odd field types get safe defaults."""
-    faseeh_sim.config.voices = [
+    # Any JSON at all, as a changed or broken service might send it.
+    voices: list[Any] = [
         {"voice_id": "v1", "name": None, "gender": 3, "dialect": "najdi", "type": None},
         {"name": "no id"},
         "not an object",
-    ]  # type: ignore[list-item]
-    faseeh_sim.config.models = [
+    ]
+    models: list[Any] = [
         {"model_id": "m1", "model_name": "", "cost": "0.5"},
         {"model_id": "m2", "cost": None},
         {"id": "only-uuid"},
-    ]  # type: ignore[list-item]
+    ]
+    faseeh_sim.config.voices = voices
+    faseeh_sim.config.models = models
     assert await client.list_voices() == [Voice("v1", "v1", None, ("najdi",), None)]
     assert await client.list_models() == [Model("m1", "m1", 0.5), Model("m2", "m2", 0.0)]
 

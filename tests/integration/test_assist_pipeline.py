@@ -33,7 +33,7 @@ class StreamingAgent(conversation.ConversationEntity):
     def __init__(self) -> None:
         """Start with the rest of the answer held back."""
         self.release_rest = asyncio.Event()
-        self.finished = False
+        self.answered = asyncio.Event()
         self._attr_unique_id = "streaming-agent"
 
     @property
@@ -53,7 +53,7 @@ class StreamingAgent(conversation.ConversationEntity):
 
         async for _ in chat_log.async_add_delta_content_stream(self.entity_id, deltas()):
             pass
-        self.finished = True
+        self.answered.set()
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
 
 
@@ -122,12 +122,12 @@ async def test_speech_starts_before_the_agent_finishes_and_says_the_answer_once(
         first_bytes = await response.content.readany()
         # Audio exists although the agent has not written the rest of its answer yet.
         assert first_bytes
-        assert not agent.finished
+        assert not agent.answered.is_set()
         agent.release_rest.set()
         mp3 = first_bytes + await response.read()
         await next_event(events, "run-end")
 
-    assert agent.finished
+    assert agent.answered.is_set()
     assert mp3.startswith((b"ID3", b"\xff"))
     [session] = faseeh_sim.ws_sessions
     assert session.text == ANSWER

@@ -60,7 +60,8 @@ QUALITY_SCALE_RULES = {
 
 def load(language: str) -> dict[str, Any]:
     """One translation file."""
-    return json.loads((TRANSLATIONS / f"{language}.json").read_text(encoding="utf-8"))
+    tree: dict[str, Any] = json.loads((TRANSLATIONS / f"{language}.json").read_text("utf-8"))
+    return tree
 
 
 def leaves(tree: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
@@ -174,8 +175,8 @@ def test_icons_name_a_material_design_icon_for_the_tts_entity() -> None:
 
 def test_the_quality_scale_lists_every_rule_with_a_reason_for_each_exemption() -> None:
     """Each rule is done, todo or exempt, and an exemption says why."""
-    rules = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text(encoding="utf-8"))
-    rules = rules["rules"]
+    scale: dict[str, Any] = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text("utf-8"))
+    rules: dict[str, Any] = scale["rules"]
     assert set(rules) == QUALITY_SCALE_RULES
     for name, rule in rules.items():
         status = rule if isinstance(rule, str) else rule["status"]

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.components import media_source, tts
-from homeassistant.components.media_player import (
-    MediaPlayerEntity,
+from homeassistant.components.media_player import MediaPlayerEntity
+from homeassistant.components.media_player.const import (
     MediaPlayerEntityFeature,
     MediaPlayerState,
     MediaType,
 )
-from homeassistant.components.tts.const import DATA_TTS_MANAGER
+from homeassistant.components.tts.const import DATA_TTS_MANAGER, DOMAIN as TTS_DOMAIN
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -56,7 +56,8 @@ async def fetch_speech(
     url = (await response.json())["url"]
     audio = await client.get(url.removeprefix("http://example.local:8123"))
     assert audio.status == expected_status
-    return await audio.read()
+    body: bytes = await audio.read()
+    return body
 
 
 def cached_files(tts_cache_dir: Path) -> list[Path]:
@@ -119,7 +120,7 @@ async def test_an_announcement_on_a_speaker_is_an_mp3_of_the_whole_message(
     speaker = Speaker()
     async with added_entities(hass, "test_speaker", Platform.MEDIA_PLAYER, [speaker]):
         await hass.services.async_call(
-            tts.DOMAIN,
+            TTS_DOMAIN,
             "speak",
             {
                 "entity_id": ENTITY_ID,
