@@ -1,17 +1,20 @@
 """Fixtures for tests that run the integration inside a real Home Assistant."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 import socket
+from typing import Any
 
 from homeassistant.components import tts
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlow
 from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResult
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import Entity
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.selector import SelectSelector
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -22,6 +25,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_platform,
 )
 
+from custom_components.faseeh.config_flow import account_unique_id
 from custom_components.faseeh.const import (
     CONF_REGION,
     DEFAULT_OPTIONS,
@@ -49,16 +53,27 @@ def tts_cache_dir(hass_tmp_config_dir: str) -> Path:
     return Path(hass_tmp_config_dir) / "tts"
 
 
-@pytest.fixture
-def config_entry(faseeh_sim: FaseehSimulator) -> MockConfigEntry:
-    """A Faseeh account pointed at the simulator, with the default options."""
+def simulator_entry(
+    sim: FaseehSimulator,
+    *,
+    api_key: str = DEFAULT_API_KEY,
+    title: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> MockConfigEntry:
+    """An account on the simulator as the config flow creates it (the flow's title by default)."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title="Faseeh",
-        unique_id="faseeh-test-account",
-        data={CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_CUSTOM, CONF_URL: faseeh_sim.url},
-        options=dict(DEFAULT_OPTIONS),
+        title=title or f"Faseeh (127.0.0.1:{sim.url.rsplit(':', 1)[1]})",
+        unique_id=account_unique_id(api_key),
+        data={CONF_API_KEY: api_key, CONF_REGION: REGION_CUSTOM, CONF_URL: sim.url},
+        options=dict(DEFAULT_OPTIONS if options is None else options),
     )
+
+
+@pytest.fixture
+def config_entry(faseeh_sim: FaseehSimulator) -> MockConfigEntry:
+    """The simulator account titled "Faseeh", so its entity is tts.faseeh_speech."""
+    return simulator_entry(faseeh_sim, title="Faseeh")
 
 
 @pytest.fixture
@@ -104,6 +119,35 @@ async def unload_faseeh_entries(hass: HomeAssistant) -> AsyncIterator[None]:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+def form_field(result: FlowResult[Any, Any], name: str) -> tuple[Any, Any]:
+    """The schema key (with its default and suggestion) and the selector of one form field."""
+    schema = result.get("data_schema")
+    assert schema is not None, "the step shows no form"
+    for key, selector in schema.schema.items():
+        if key == name:
+            return key, selector
+    raise AssertionError(f"{name} is not in the form")
+
+
+def suggested(result: FlowResult[Any, Any], name: str) -> Any:
+    """What a form field is pre-filled with, if anything."""
+    key, _ = form_field(result, name)
+    return (key.description or {}).get("suggested_value")
+
+
+def dropdown(result: FlowResult[Any, Any], name: str) -> dict[str, str]:
+    """The choices a dropdown field offers, value to label, in their order."""
+    _, selector = form_field(result, name)
+    assert isinstance(selector, SelectSelector), f"{name} is not a dropdown"
+    choices: dict[str, str] = {}
+    for option in selector.config["options"]:
+        if isinstance(option, str):
+            choices[option] = option
+        else:
+            choices[option["value"]] = option["label"]
+    return choices
+
+
 async def speak(hass: HomeAssistant, entry: ConfigEntry, message: str) -> bytes:
     """Speak through Home Assistant's TTS manager as a WAV consumer would; errors propagate."""
     [entity] = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
@@ -127,7 +171,7 @@ async def added_entities(
         return True
 
     async def setup_platform(
-        hass: HomeAssistant, entry: ConfigEntry, add_entities: AddConfigEntryEntitiesCallback
+        hass: HomeAssistant, entry: ConfigEntry, add_entities: AddEntitiesCallback
     ) -> None:
         add_entities(entities)
 

@@ -4,13 +4,17 @@ import logging
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_REAUTH,
+    SOURCE_USER,
+    ConfigEntryState,
+    ConfigFlowResult,
+)
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.faseeh.config_flow import account_unique_id
 from custom_components.faseeh.const import (
@@ -18,6 +22,7 @@ from custom_components.faseeh.const import (
     CONF_REGION,
     CONF_VOICE,
     DEFAULT_MODEL,
+    DEFAULT_OPTIONS,
     DEFAULT_VOICE,
     DOMAIN,
     REGION_CUSTOM,
@@ -27,38 +32,27 @@ from custom_components.faseeh.const import (
 )
 from simulator import DEFAULT_API_KEY, FaseehSimulator, SimulatorConfig
 
-from .conftest import DEFAULT_OPTIONS, speak
+from .conftest import simulator_entry, speak, suggested
 
 pytestmark = pytest.mark.usefixtures("unload_faseeh_entries")
 
 NEW_KEY = "faseeh-rotated-key"
 
 
-async def start_user_flow(hass: HomeAssistant) -> dict[str, Any]:
+async def start_user_flow(hass: HomeAssistant) -> ConfigFlowResult:
     """Open the "add integration" dialog."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     assert result["errors"] == {}
-    return dict(result)
+    return result
 
 
-async def submit(hass: HomeAssistant, result: dict[str, Any], data: dict[str, Any]) -> Any:
+async def submit(
+    hass: HomeAssistant, result: ConfigFlowResult, data: dict[str, Any]
+) -> ConfigFlowResult:
     """Submit one form of a config flow."""
     return await hass.config_entries.flow.async_configure(result["flow_id"], data)
-
-
-def simulator_entry(
-    sim: FaseehSimulator, *, api_key: str = DEFAULT_API_KEY, title: str | None = None
-) -> MockConfigEntry:
-    """An account on the simulator, as the flow would have created it."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=title or f"Faseeh (127.0.0.1:{sim.url.rsplit(':', 1)[1]})",
-        unique_id=account_unique_id(api_key),
-        data={CONF_API_KEY: api_key, CONF_REGION: REGION_CUSTOM, CONF_URL: sim.url},
-        options=dict(DEFAULT_OPTIONS),
-    )
 
 
 # Adding an account
@@ -120,6 +114,7 @@ async def test_the_unique_id_is_a_hash_that_never_holds_the_key(
     result = await submit(hass, result, {CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_GLOBAL})
 
     unique_id = result["result"].unique_id
+    assert unique_id is not None
     assert DEFAULT_API_KEY not in unique_id
     assert len(unique_id) == 64
     assert unique_id == account_unique_id(DEFAULT_API_KEY) != account_unique_id(NEW_KEY)
@@ -192,7 +187,7 @@ async def test_unreachable_service_shows_cannot_connect_then_recovers(
     result = await start_user_flow(hass)
     result = await submit(hass, result, {CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_GLOBAL})
     assert result["errors"] == {"base": "cannot_connect"}
-    assert _suggested(result, CONF_API_KEY) == DEFAULT_API_KEY
+    assert suggested(result, CONF_API_KEY) == DEFAULT_API_KEY
 
     monkeypatch.setitem(REGION_URLS, REGION_GLOBAL, known_regions_on_simulator.url)
     result = await submit(hass, result, {CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_GLOBAL})
@@ -223,11 +218,11 @@ async def test_wrong_key_at_a_custom_url_asks_for_the_key_again_then_keeps_the_a
     result = await submit(hass, result, {CONF_URL: faseeh_sim.url})
     assert result["step_id"] == "user"
     assert result["errors"] == {"base": "invalid_auth"}
-    assert _suggested(result, CONF_API_KEY) is None
+    assert suggested(result, CONF_API_KEY) is None
 
     result = await submit(hass, result, {CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_CUSTOM})
     assert result["step_id"] == "custom_url"
-    assert _suggested(result, CONF_URL) == faseeh_sim.url
+    assert suggested(result, CONF_URL) == faseeh_sim.url
     result = await submit(hass, result, {CONF_URL: faseeh_sim.url})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
@@ -329,7 +324,7 @@ async def test_a_second_account_with_another_key_can_be_added(
 # Reauthentication
 
 
-def reauth_flows(hass: HomeAssistant) -> list[Any]:
+def reauth_flows(hass: HomeAssistant) -> list[ConfigFlowResult]:
     """The reauthentication flows waiting for the user."""
     return [
         flow
@@ -360,11 +355,12 @@ async def test_a_rejected_key_at_setup_starts_reauth_and_a_new_key_works_without
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
 
-    assert entry.state is ConfigEntryState.LOADED
     assert entry.data[CONF_API_KEY] == NEW_KEY
     assert entry.unique_id == account_unique_id(NEW_KEY)
     assert faseeh_sim.http_requests[-1].api_key == NEW_KEY
     assert reauth_flows(hass) == []
+    # Last, because mypy would carry the SETUP_ERROR asserted above across the reauth flow.
+    assert entry.state is ConfigEntryState.LOADED  # type: ignore[comparison-overlap]
 
 
 async def test_a_key_revoked_while_running_starts_reauth_from_the_next_request(
@@ -477,10 +473,10 @@ async def test_reconfigure_to_another_custom_url_checks_the_key_there_and_reload
     async with FaseehSimulator() as other:
         result = await entry.start_reconfigure_flow(hass)
         assert result["step_id"] == "reconfigure"
-        assert _suggested(result, CONF_REGION) == REGION_CUSTOM
+        assert suggested(result, CONF_REGION) == REGION_CUSTOM
         result = await submit(hass, result, {CONF_REGION: REGION_CUSTOM})
         assert result["step_id"] == "custom_url"
-        assert _suggested(result, CONF_URL) == faseeh_sim.url
+        assert suggested(result, CONF_URL) == faseeh_sim.url
 
         result = await submit(hass, result, {CONF_URL: other.url + "/"})
         assert result["type"] is FlowResultType.ABORT
@@ -565,11 +561,3 @@ async def test_reconfigure_to_a_region_that_rejects_the_key_or_is_down_then_reco
     await hass.async_block_till_done()
     assert entry.data[CONF_REGION] == REGION_UAE
     assert entry.title == "Faseeh (UAE)"
-
-
-def _suggested(result: dict[str, Any], field: str) -> Any:
-    """The value a form field is pre-filled with, if any."""
-    for key in result["data_schema"].schema:
-        if key == field:
-            return (key.description or {}).get("suggested_value")
-    raise AssertionError(f"{field} is not in the form")

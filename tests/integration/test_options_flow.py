@@ -8,7 +8,7 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
-from homeassistant.helpers.selector import NumberSelector, SelectSelector
+from homeassistant.helpers.selector import NumberSelector
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -19,11 +19,12 @@ from custom_components.faseeh.const import (
     CONF_STABILITY,
     CONF_VOICE,
     DEFAULT_MODEL,
+    DEFAULT_OPTIONS,
     DEFAULT_VOICE,
 )
 from simulator import FaseehSimulator
 
-from .conftest import DEFAULT_OPTIONS
+from .conftest import dropdown, form_field, suggested
 
 pytestmark = pytest.mark.usefixtures("unload_faseeh_entries")
 
@@ -36,20 +37,6 @@ NEW_OPTIONS: dict[str, Any] = {
 }
 
 
-def form_field(result: Any, name: str) -> tuple[Any, Any]:
-    """The schema key (with its default and suggestion) and selector of one form field."""
-    for key, selector in result["data_schema"].schema.items():
-        if key == name:
-            return key, selector
-    raise AssertionError(f"{name} is not in the form")
-
-
-def suggested(result: Any, name: str) -> Any:
-    """What a field is pre-filled with."""
-    key, _ = form_field(result, name)
-    return (key.description or {}).get("suggested_value")
-
-
 async def test_the_form_offers_the_live_voices_with_dialect_and_gender(
     hass: HomeAssistant, setup_integration: MockConfigEntry
 ) -> None:
@@ -58,9 +45,7 @@ async def test_the_form_offers_the_live_voices_with_dialect_and_gender(
 
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
-    _, voice = form_field(result, CONF_VOICE)
-    assert isinstance(voice, SelectSelector)
-    labels = {option["value"]: option["label"] for option in voice.config["options"]}
+    labels = dropdown(result, CONF_VOICE)
     assert labels[DEFAULT_VOICE] == "Lama · Hijazi · female"
     assert labels["ar-kuwaiti-male-1"] == "Yousef · Khaleeji, Kuwaiti · male"
     assert labels["cl-my-voice-01"] == "My cloned voice · cloned"
@@ -74,8 +59,7 @@ async def test_the_form_offers_the_models_with_their_price(
     """The model dropdown names each model and what a thousand characters cost."""
     result = await hass.config_entries.options.async_init(setup_integration.entry_id)
 
-    _, model = form_field(result, CONF_MODEL)
-    assert [(option["value"], option["label"]) for option in model.config["options"]] == [
+    assert list(dropdown(result, CONF_MODEL).items()) == [
         ("faseeh-v1-preview", "Faseeh v1 · $0.1 per 1000 characters"),
         ("faseeh-mini-v1-preview", "Faseeh Mini · $0.05 per 1000 characters"),
     ]
@@ -131,7 +115,9 @@ async def test_saved_options_apply_at_once_without_reload_or_the_entity_going_un
     assert setup_integration.state is ConfigEntryState.LOADED
     assert setup_integration.runtime_data is runtime_data
     assert STATE_UNAVAILABLE not in states
-    assert hass.states.get(tts_entry.entity_id).state != STATE_UNAVAILABLE
+    state = hass.states.get(tts_entry.entity_id)
+    assert state is not None
+    assert state.state != STATE_UNAVAILABLE
     entity = hass.data["tts"].get_entity(tts_entry.entity_id)
     assert entity.default_options["voice"] == NEW_OPTIONS[CONF_VOICE]
     assert entity.default_options[CONF_SPEED] == NEW_OPTIONS[CONF_SPEED]

@@ -1,7 +1,5 @@
 """Repair issues: an empty wallet, and a default voice that left the catalogue."""
 
-from typing import Any
-
 from homeassistant.components.repairs import (
     ConfirmRepairFlow,
     RepairsFlowManager,
@@ -16,7 +14,13 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.faseeh.const import CONF_VOICE, DASHBOARD_URLS, DOMAIN, REGION_CUSTOM
+from custom_components.faseeh.const import (
+    CONF_VOICE,
+    DASHBOARD_URLS,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    REGION_CUSTOM,
+)
 from custom_components.faseeh.repairs import (
     async_create_fix_flow,
     clear_wallet_empty,
@@ -26,7 +30,7 @@ from custom_components.faseeh.repairs import (
 )
 from simulator import FaseehSimulator
 
-from .conftest import DEFAULT_OPTIONS, speak
+from .conftest import dropdown, speak
 
 pytestmark = pytest.mark.usefixtures("unload_faseeh_entries")
 
@@ -120,15 +124,14 @@ async def test_fixing_the_voice_issue_offers_current_voices_and_saves_the_choice
     issue_id = voice_missing_issue_id(config_entry.entry_id)
     manager = await repairs(hass)
 
-    result: Any = await manager.async_init(DOMAIN, context={"issue_id": issue_id})
+    result = await manager.async_init(DOMAIN, context={"issue_id": issue_id})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "pick_voice"
     assert result["description_placeholders"] == {
         "name": config_entry.title,
         "voice": RETIRED_VOICE,
     }
-    [(_, selector)] = result["data_schema"].schema.items()
-    labels = {option["value"]: option["label"] for option in selector.config["options"]}
+    labels = dropdown(result, CONF_VOICE)
     assert labels["ar-najdi-male-2"] == "Fahad · Najdi · male"
     assert RETIRED_VOICE not in labels
 
@@ -209,7 +212,7 @@ async def test_the_fix_flow_aborts_when_the_entry_is_no_longer_loaded(
     manager = await repairs(hass)
     await hass.config_entries.async_unload(config_entry.entry_id)
 
-    result: Any = await manager.async_init(DOMAIN, context={"issue_id": issue_id})
+    result = await manager.async_init(DOMAIN, context={"issue_id": issue_id})
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "not_loaded"
