@@ -1,8 +1,10 @@
 """REST: voices, models and the key check the config flow uses."""
 
+import asyncio
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 import pytest
 
 from custom_components.faseeh.client import (
@@ -104,14 +106,11 @@ async def test_wrong_base_url(faseeh_sim: FaseehSimulator, session: aiohttp.Clie
 
 async def test_not_json(socket_enabled: None, session: aiohttp.ClientSession) -> None:
     """A 200 that is not a JSON list is ProtocolError; a slow answer is ServiceTimeoutError."""
-    from aiohttp import web
 
     async def models(request: web.Request) -> web.Response:
         return web.Response(text="<html>")
 
     async def voices(request: web.Request) -> web.Response:
-        import asyncio
-
         await asyncio.sleep(5)
         return web.json_response([])
 

@@ -29,6 +29,7 @@ from custom_components.faseeh.const import (
     REGION_GLOBAL,
     REGION_MUNSIT,
     REGION_UAE,
+    REGION_URLS,
 )
 from simulator import DEFAULT_API_KEY, FaseehSimulator, SimulatorConfig
 
@@ -181,8 +182,6 @@ async def test_unreachable_service_shows_cannot_connect_then_recovers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Nothing listening at the region's address is cannot_connect, and the key is offered again."""
-    from custom_components.faseeh.const import REGION_URLS
-
     monkeypatch.setitem(REGION_URLS, REGION_GLOBAL, closed_port_url)
     result = await start_user_flow(hass)
     result = await submit(hass, result, {CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_GLOBAL})
@@ -539,8 +538,6 @@ async def test_reconfigure_to_a_region_that_rejects_the_key_or_is_down_then_reco
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Errors show on the region form; choosing a working region finishes the flow."""
-    from custom_components.faseeh.const import REGION_URLS
-
     entry = simulator_entry(faseeh_sim)
     entry.add_to_hass(hass)
     monkeypatch.setitem(REGION_URLS, REGION_MUNSIT, closed_port_url)
