@@ -67,14 +67,6 @@ def client_tasks() -> list[asyncio.Task[Any]]:
     return [task for task in asyncio.all_tasks() if task.get_name() in TASK_NAMES]
 
 
-async def wait_closed(sim: FaseehSimulator, limit: float = 2.0) -> None:
-    """Wait until the simulator saw every WebSocket session close."""
-    async with asyncio.timeout(limit):
-        # The simulator records closes without an event to wait on: poll.
-        while not all(session.closed for session in sim.ws_sessions):  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-
-
 def fake_client(
     session: aiohttp.ClientSession, server: FakeFaseeh, **timeouts: float
 ) -> FaseehClient:

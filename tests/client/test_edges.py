@@ -12,9 +12,9 @@ from custom_components.faseeh.client import (
     ProtocolError,
     ServiceTimeoutError,
 )
-from simulator import DEFAULT_API_KEY, FaseehSimulator, deterministic_pcm
+from simulator import FaseehSimulator, deterministic_pcm
 
-from .conftest import FAST, client_tasks, collect, fake_client
+from .conftest import client_tasks, collect, fake_client
 from .fake_server import FakeConnection, FakeFaseeh
 
 TEXT = "مرحبا بك."
@@ -84,14 +84,13 @@ async def test_a_stalled_http_fallback_is_a_timeout_not_short_audio(
 
 
 async def test_a_model_whose_price_is_unreadable_costs_nothing_rather_than_failing(
-    faseeh_sim: FaseehSimulator, session: aiohttp.ClientSession
+    faseeh_sim: FaseehSimulator, client: FaseehClient
 ) -> None:
     """A catalogue with a malformed cost still lists the model."""
     malformed: list[Any] = [
         {"model_id": "faseeh-v1-preview", "model_name": "Faseeh v1", "cost": "cheap"}
     ]
     faseeh_sim.config.models = malformed
-    client = FaseehClient(session, DEFAULT_API_KEY, faseeh_sim.url, timeouts=FAST)
 
     [model] = await client.list_models()
 

@@ -20,7 +20,7 @@ from custom_components.faseeh.client import (
 )
 from simulator import FAULTS, FaseehSimulator, deterministic_pcm
 
-from .conftest import client_tasks, collect, pcm_of, wait_closed
+from .conftest import client_tasks, collect, pcm_of
 
 TEXT = "مرحبا بك في فصيح. كيف حالك؟ أنا بخير"
 
@@ -76,7 +76,7 @@ async def test_fault_raises_the_right_error(
     assert bool(received) == (fault in MIDSTREAM)
     assert not faseeh_sim.http_requests
     assert not client_tasks()
-    await wait_closed(faseeh_sim)
+    assert await faseeh_sim.all_sessions_closed()
 
 
 @pytest.mark.parametrize("fault", sorted(MIDSTREAM))
@@ -107,4 +107,4 @@ async def test_benign_faults_give_exact_audio(
     assert all(len(chunk.pcm) % 2 == 0 for chunk in chunks)
     assert not faseeh_sim.http_requests
     assert not client_tasks()
-    await wait_closed(faseeh_sim)
+    assert await faseeh_sim.all_sessions_closed()

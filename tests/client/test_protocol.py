@@ -27,7 +27,6 @@ from .conftest import (
     deltas_of,
     fake_client,
     pcm_of,
-    wait_closed,
 )
 from .fake_server import FakeConnection, FakeFaseeh
 
@@ -86,7 +85,7 @@ async def test_silent_socket_falls_back_to_http(
         "sample_rate": 16000,
     }
     assert not client_tasks()
-    await wait_closed(faseeh_sim)
+    assert await faseeh_sim.all_sessions_closed()
 
 
 # The end-of-stream rule, against a scripted server.

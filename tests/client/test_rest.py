@@ -67,9 +67,11 @@ async def test_lenient_catalogue_parsing(faseeh_sim: FaseehSimulator, client: Fa
     assert await client.list_models() == [Model("m1", "m1", 0.5), Model("m2", "m2", 0.0)]
 
 
-async def test_validate_key(faseeh_sim: FaseehSimulator, session: aiohttp.ClientSession) -> None:
+async def test_validate_key(
+    faseeh_sim: FaseehSimulator, session: aiohttp.ClientSession, client: FaseehClient
+) -> None:
     """A good key passes; a wrong key is AuthenticationError with the service's message."""
-    await FaseehClient(session, DEFAULT_API_KEY, faseeh_sim.url, timeouts=FAST).validate_key()
+    await client.validate_key()
     bad = FaseehClient(session, "wrong-key", faseeh_sim.url, timeouts=FAST)
     with pytest.raises(AuthenticationError) as caught:
         await bad.validate_key()

@@ -14,7 +14,7 @@ from custom_components.faseeh.client import (
 )
 from simulator import DEFAULT_API_KEY, FaseehSimulator, deterministic_pcm
 
-from .conftest import MODEL, VOICE, client_tasks, collect, deltas_of, pcm_of, wait_closed
+from .conftest import MODEL, VOICE, client_tasks, collect, deltas_of, pcm_of
 
 ONE_SENTENCE = "مرحبا بك في فصيح"
 SENTENCES = "مرحبا بك في فصيح. كيف حالك؟ أنا بخير، شكرا!\nإلى اللقاء."
@@ -55,7 +55,7 @@ async def test_every_final_style_gives_exact_audio(
     assert session.client_sent_close
     assert not faseeh_sim.http_requests
     assert not client_tasks()
-    await wait_closed(faseeh_sim)
+    assert await faseeh_sim.all_sessions_closed()
 
 
 @pytest.mark.parametrize("output_format", list(OUTPUT_FORMATS))
@@ -181,7 +181,7 @@ async def test_stopping_early_closes_the_socket(
             assert chunk.pcm
             break
     assert not client_tasks()
-    await wait_closed(faseeh_sim)
+    assert await faseeh_sim.all_sessions_closed()
 
 
 async def test_error_in_the_callers_text_propagates(
@@ -197,7 +197,7 @@ async def test_error_in_the_callers_text_propagates(
     with pytest.raises(RuntimeError, match="the LLM failed"):
         await collect(client, deltas())
     assert not client_tasks()
-    await wait_closed(faseeh_sim)
+    assert await faseeh_sim.all_sessions_closed()
 
 
 async def test_empty_streamed_text_is_invalid(

@@ -1,5 +1,6 @@
 """Raw WebSocket and HTTP helpers for the simulator tests (no integration code)."""
 
+import array
 import asyncio
 import base64
 import binascii
@@ -7,6 +8,8 @@ from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 import json
+import math
+import sys
 from typing import Any
 
 import aiohttp
@@ -17,6 +20,20 @@ KEY = DEFAULT_API_KEY
 GREETING = "مرحبا بك في فصيح"
 VOICE = "ar-najdi-male-2"
 MODEL = "faseeh-v1-preview"
+
+
+def samples(pcm: bytes) -> array.array[int]:
+    """PCM16 LE bytes as integers (a trailing odd byte is ignored)."""
+    values = array.array("h", pcm[: len(pcm) - len(pcm) % 2])
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
+
+
+def rms(pcm: bytes) -> float:
+    """Root mean square of PCM16 LE audio: how loud it is, 0 for silence."""
+    values = samples(pcm)
+    return math.sqrt(sum(v * v for v in values) / max(1, len(values)))
 
 
 def ws_url(sim: FaseehSimulator, key: str | None = KEY) -> str:

@@ -1,13 +1,10 @@
 """Deterministic and speech audio, and the WAV and chunking helpers."""
 
-import array
 import asyncio
 import itertools
-import math
 import os
 from pathlib import Path
 import struct
-import sys
 import time
 
 from hypothesis import given, settings, strategies as st
@@ -24,21 +21,7 @@ from simulator.audio import (
     wav_to_pcm,
 )
 
-from .helpers import GREETING
-
-
-def samples(pcm: bytes) -> array.array[int]:
-    """PCM16 LE bytes as a list of ints."""
-    values = array.array("h", pcm)
-    if sys.byteorder == "big":
-        values.byteswap()
-    return values
-
-
-def rms(pcm: bytes) -> float:
-    """Root mean square of PCM16 LE audio."""
-    values = samples(pcm)
-    return math.sqrt(sum(v * v for v in values) / max(1, len(values)))
+from .helpers import GREETING, rms, samples
 
 
 @pytest.mark.parametrize("rate", [8000, 16000, 22050, 24000, 44100, 48000])

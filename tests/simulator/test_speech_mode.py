@@ -1,9 +1,7 @@
 """audio="speech": the simulator speaks real espeak-ng Arabic over both APIs."""
 
-import array
 import io
 import json
-import math
 import wave
 
 import aiohttp
@@ -11,13 +9,7 @@ import pytest
 
 from simulator import FaseehSimulator, audio
 
-from .helpers import GREETING, collect, initialize, post_tts, text, tts_body, ws_url
-
-
-def rms(pcm: bytes) -> float:
-    """Root mean square of PCM16 LE audio."""
-    values = array.array("h", pcm[: len(pcm) - len(pcm) % 2])
-    return math.sqrt(sum(v * v for v in values) / max(1, len(values)))
+from .helpers import GREETING, collect, initialize, post_tts, rms, text, tts_body, ws_url
 
 
 async def test_websocket_speech(http: aiohttp.ClientSession, sim: FaseehSimulator) -> None:
