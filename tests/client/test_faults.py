@@ -19,6 +19,7 @@ from custom_components.faseeh.client import (
     VoiceNotFoundError,
 )
 from simulator import FAULTS, FaseehSimulator, deterministic_pcm
+from simulator.server import ErrorShape, FinalStyle
 
 from .conftest import client_tasks, collect, pcm_of
 
@@ -56,11 +57,11 @@ def test_every_fault_is_covered() -> None:
 @pytest.mark.parametrize("error_shape", ["code", "message"])
 @pytest.mark.parametrize("fault", sorted(ERROR_FAULTS))
 async def test_fault_raises_the_right_error(
-    faseeh_sim: FaseehSimulator, client: FaseehClient, fault: str, error_shape: str
+    faseeh_sim: FaseehSimulator, client: FaseehClient, fault: str, error_shape: ErrorShape
 ) -> None:
     """Each error fault maps to its exception in both error-frame shapes."""
     faseeh_sim.config.fault = fault
-    faseeh_sim.config.error_shape = error_shape  # type: ignore[assignment]
+    faseeh_sim.config.error_shape = error_shape
     error_class, code, status = ERROR_FAULTS[fault]
     received: list[AudioChunk] = []
     with pytest.raises(FaseehError) as caught:
@@ -96,11 +97,11 @@ async def test_midstream_audio_is_an_exact_prefix(
 @pytest.mark.parametrize("fault", ["odd_byte_chunks", "unknown_message_type"])
 @pytest.mark.parametrize("final_style", ["end", "batch", "never"])
 async def test_benign_faults_give_exact_audio(
-    faseeh_sim: FaseehSimulator, client: FaseehClient, fault: str, final_style: str
+    faseeh_sim: FaseehSimulator, client: FaseehClient, fault: str, final_style: FinalStyle
 ) -> None:
     """Odd-sized frames and unknown message types still give complete, exact audio."""
     faseeh_sim.config.fault = fault
-    faseeh_sim.config.final_style = final_style  # type: ignore[assignment]
+    faseeh_sim.config.final_style = final_style
     faseeh_sim.config.chunk_bytes = 4801
     chunks = await collect(client, TEXT)
     assert pcm_of(chunks) == deterministic_pcm(TEXT, 24000)

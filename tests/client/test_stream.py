@@ -13,6 +13,7 @@ from custom_components.faseeh.client import (
     VoiceSettings,
 )
 from simulator import DEFAULT_API_KEY, FaseehSimulator, deterministic_pcm
+from simulator.server import FinalStyle
 
 from .conftest import MODEL, VOICE, client_tasks, collect, deltas_of, pcm_of
 
@@ -37,13 +38,13 @@ async def test_every_final_style_gives_exact_audio(
     faseeh_sim: FaseehSimulator,
     client: FaseehClient,
     *,
-    final_style: str,
+    final_style: FinalStyle,
     close_after_final: bool,
     text: str,
     streamed: bool,
 ) -> None:
     """Whatever the isFinal style and close behaviour, the audio is complete and exact."""
-    faseeh_sim.config.final_style = final_style  # type: ignore[assignment]
+    faseeh_sim.config.final_style = final_style
     faseeh_sim.config.close_after_final = close_after_final
     source = deltas_of(_split(text, 3)) if streamed else text
     chunks = await collect(client, source)

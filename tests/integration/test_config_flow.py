@@ -258,7 +258,8 @@ async def test_unexpected_answer_shows_unknown_then_recovers(
     """A catalogue the client cannot read is "unknown"; once the service is sane again it works."""
     config = known_regions_on_simulator.config
     good_voices = config.voices
-    config.voices = "not a list"  # type: ignore[assignment]
+    not_a_catalogue: Any = "not a list"
+    config.voices = not_a_catalogue
     result = await start_user_flow(hass)
     result = await submit(hass, result, {CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_GLOBAL})
     assert result["errors"] == {"base": "unknown"}

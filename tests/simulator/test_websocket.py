@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from simulator import WS_PATH, FaseehSimulator, SimulatorConfig, deterministic_pcm
+from simulator.server import AudioMode, ErrorShape, FinalStyle
 
 from .helpers import (
     GREETING,
@@ -363,11 +364,11 @@ def _audio_runs(kinds: list[str]) -> list[str]:
     ],
 )
 async def test_final_styles(
-    http: aiohttp.ClientSession, sim: FaseehSimulator, style: str, expected: list[str]
+    http: aiohttp.ClientSession, sim: FaseehSimulator, style: FinalStyle, expected: list[str]
 ) -> None:
     """end: one final after the flush; batch: one per generation; never: none."""
     sim.config.chunk_bytes = 48000  # One frame per generation makes the order readable.
-    sim.config.final_style = style  # type: ignore[assignment]
+    sim.config.final_style = style
     ws, _ = await _three_generations(http, sim)
     async with ws:
         received = await collect(ws, finals=None, idle=0.3)
@@ -398,11 +399,11 @@ async def test_end_style_has_no_final_without_a_flush(
     ],
 )
 async def test_close_after_final(
-    http: aiohttp.ClientSession, sim: FaseehSimulator, style: str, expected: list[str]
+    http: aiohttp.ClientSession, sim: FaseehSimulator, style: FinalStyle, expected: list[str]
 ) -> None:
     """The socket closes with 1000 right after the flush's final frame (or its audio)."""
     sim.config.chunk_bytes = 48000
-    sim.config.final_style = style  # type: ignore[assignment]
+    sim.config.final_style = style
     sim.config.close_after_final = True
     ws, _ = await _three_generations(http, sim)
     async with ws:
@@ -470,10 +471,10 @@ async def test_close_connection_before_init_just_closes(
     ],
 )
 async def test_error_shapes(
-    http: aiohttp.ClientSession, sim: FaseehSimulator, shape: str, frame: dict[str, Any]
+    http: aiohttp.ClientSession, sim: FaseehSimulator, shape: ErrorShape, frame: dict[str, Any]
 ) -> None:
     """error_shape picks the bifrost shape (int errorCode) or the documented one."""
-    sim.config.error_shape = shape  # type: ignore[assignment]
+    sim.config.error_shape = shape
     async with http.ws_connect(ws_url(sim)) as ws:
         await ws.send_json(init_message(model_id="nope"))
         received = await collect(ws, finals=None)
@@ -572,10 +573,10 @@ def _masked_text_frame(payload: dict[str, Any]) -> bytes:
 
 @pytest.mark.parametrize("audio", ["deterministic", "speech"])
 async def test_client_vanishing_without_close_frame_ends_the_server_side(
-    sim: FaseehSimulator, audio: str
+    sim: FaseehSimulator, audio: AudioMode
 ) -> None:
     """A raw client that aborts its TCP connection mid-generation leaves nothing running."""
-    sim.config.audio = audio  # type: ignore[assignment]
+    sim.config.audio = audio
     sim.config.realtime_factor = 1
     reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
     writer.write(
