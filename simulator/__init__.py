@@ -1,4 +1,8 @@
-"""Faseeh simulator: a local aiohttp server that speaks the Faseeh TTS protocol."""
+"""Faseeh simulator: a local aiohttp server that speaks the Faseeh TTS protocol.
+
+It plays the protocol as docs/protocol.md describes it, including each reading of its open
+questions (for example every end-of-stream style of §4), so the client is tested against all.
+"""
 
 from .audio import deterministic_pcm, speech_pcm
 from .faults import FAULTS

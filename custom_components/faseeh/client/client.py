@@ -1,10 +1,10 @@
 """The Faseeh client: catalogue and key check over REST, speech over the WebSocket.
 
 The API key goes in the ``x-api-key`` header for REST and, for the WebSocket, both in the
-``x-api-key`` query parameter and as ``x_api_key`` in initConnection (faseeh-api.md §2). It never
-appears in a log line, a logged URL or an exception: URLs are logged without their query string,
-aiohttp's exceptions (whose text holds the request URL) are never chained, and the service's
-messages are scrubbed of the key.
+``x-api-key`` query parameter and as ``x_api_key`` in initConnection (docs/protocol.md §2). It
+never appears in a log line, a logged URL or an exception: URLs are logged without their query
+string, aiohttp's exceptions (whose text holds the request URL) are never chained, and the
+service's messages are scrubbed of the key.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class _SpeechRequest:
 
 
 class PcmAssembler:
-    """Pass on whole 16-bit samples only, carrying an odd byte over to the next chunk."""
+    """Pass on whole 16-bit samples only, carrying an odd byte over (docs/protocol.md §7)."""
 
     def __init__(self) -> None:
         """Start with nothing carried over."""
@@ -249,7 +249,7 @@ class FaseehClient:
         _LOGGER.debug("Connection initialized")
 
     async def _stream_http(self, text: str, request: _SpeechRequest) -> AsyncGenerator[AudioChunk]:
-        """Stream ``text`` with POST /text-to-speech/{model_id} (streaming:true)."""
+        """Stream ``text`` with POST /text-to-speech/{model_id} (docs/protocol.md §5)."""
         body = {
             "voice_id": request.voice_id,
             "text": text,

@@ -2,7 +2,8 @@
 
 One hierarchy covers REST errors (HTTP status + ``errorCode``/``errorMessage`` body) and WebSocket
 error frames in both shapes (``{"type":"error","errorCode":..,"errorMessage":..}`` and
-``{"type":"error","message":..}``). Every exception carries the service's message.
+``{"type":"error","message":..}``). Every exception carries the service's message. The codes
+and what they mean are in docs/protocol.md §6.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Parse one server text frame of the TTS WebSocket (pure, no I/O).
 
-Audio frames carry no ``type`` (faseeh-api.md §3 step 4): ``{"audio": b64, "sampleRate": N,
+Audio frames carry no ``type`` (docs/protocol.md §3 step 5): ``{"audio": b64, "sampleRate": N,
 "isFinal": bool}``; they are recognised by the ``audio`` key. Anything that is not JSON, not an
 object, or an audio frame whose fields are malformed raises ProtocolError. Error frames come in two
 shapes (``errorCode``/``errorMessage`` or just ``message``) and become an ErrorFrame holding the

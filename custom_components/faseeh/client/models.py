@@ -12,7 +12,7 @@ STABILITY_RANGE: Final = (0.0, 1.0)
 SIMILARITY_RANGE: Final = (0.0, 1.0)
 SPEED_RANGE: Final = (0.7, 1.2)
 
-# WebSocket output formats and their sample rates (faseeh-api.md §3, §7).
+# WebSocket output formats and their sample rates (docs/protocol.md §3, §7).
 OUTPUT_FORMATS: Final[dict[str, int]] = {
     "pcm_8000": 8000,
     "pcm_16000": 16000,
@@ -61,7 +61,7 @@ class AudioChunk:
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Timeouts in seconds.
+    """Timeouts in seconds (docs/protocol.md §10: the service publishes none of its own).
 
     connect: TCP connect, WebSocket handshake and connectionInitialized (HTTP: response headers).
     first_audio: from the first generation trigger to the first audio; then the HTTP fallback.

@@ -4,7 +4,7 @@ The writer task sends the text: a plain str as one message (one generation); del
 arrive, one ``text`` message with ``try_trigger_generation`` per completed segment (see
 sentences.py). It ends with the rest of the text with ``flush`` and a ``closeConnection``. The
 receiver task forwards every received message to a queue; ``next_audio`` consumes it and
-decides when the stream is complete (faseeh-api.md §4). Once the flush was sent:
+decides when the stream is complete (docs/protocol.md §4). Once the flush was sent:
 
 a. the server closes the socket with a close frame (code 1000); or
 b. as many isFinal frames arrived as generations were triggered; or
