@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_platform,
 )
 
-from custom_components.faseeh.config_flow import account_unique_id
+from custom_components.faseeh.config_flow import account_unique_id, entry_title
 from custom_components.faseeh.const import (
     CONF_REGION,
     DEFAULT_OPTIONS,
@@ -63,7 +63,7 @@ def simulator_entry(
     """An account on the simulator as the config flow creates it (the flow's title by default)."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title=title or f"Faseeh (127.0.0.1:{sim.url.rsplit(':', 1)[1]})",
+        title=title or entry_title(REGION_CUSTOM, sim.url),
         unique_id=account_unique_id(api_key),
         data={CONF_API_KEY: api_key, CONF_REGION: REGION_CUSTOM, CONF_URL: sim.url},
         options=dict(DEFAULT_OPTIONS if options is None else options),
