@@ -2,6 +2,7 @@
 stream_speech yields whole samples and ends or raises a FaseehError; it never hangs."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 import json
 from typing import Any
@@ -100,7 +101,7 @@ async def test_property_any_server_frames(
     session: Any = StubSession(ws)
     client = FaseehClient(session, "key", "http://stub", timeouts=QUICK)
 
-    async def deltas() -> Any:
+    async def deltas() -> AsyncIterator[str]:
         for part in text:
             yield part
 

@@ -1,7 +1,7 @@
 """An Assist pipeline whose conversation agent streams its answer speaks it through Faseeh."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
 from homeassistant.components import conversation
@@ -9,7 +9,11 @@ from homeassistant.const import MATCH_ALL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    MockHAClientWebSocket,
+    WebSocketGenerator,
+)
 
 from simulator import FaseehSimulator, deterministic_pcm
 
@@ -136,7 +140,7 @@ async def test_speech_starts_before_the_agent_finishes_and_says_the_answer_once(
     assert session.audio_bytes_sent == len(deterministic_pcm(ANSWER, 24000))
 
 
-async def pipeline_events(client: Any) -> AsyncIterator[dict[str, Any]]:
+async def pipeline_events(client: MockHAClientWebSocket) -> AsyncIterator[dict[str, Any]]:
     """The pipeline run's events, in order."""
     while True:
         message = await client.receive_json()
@@ -146,7 +150,7 @@ async def pipeline_events(client: Any) -> AsyncIterator[dict[str, Any]]:
 async def next_event(
     events: AsyncIterator[dict[str, Any]],
     event_type: str,
-    matches: Any = lambda data: True,
+    matches: Callable[[dict[str, Any]], bool] = lambda data: True,
 ) -> dict[str, Any]:
     """Skip to the next event of this type whose data matches."""
     async with asyncio.timeout(10):
