@@ -8,7 +8,6 @@ from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 import json
-import math
 import sys
 from typing import Any
 
@@ -28,12 +27,6 @@ def samples(pcm: bytes) -> array.array[int]:
     if sys.byteorder == "big":
         values.byteswap()
     return values
-
-
-def rms(pcm: bytes) -> float:
-    """Root mean square of PCM16 LE audio: how loud it is, 0 for silence."""
-    values = samples(pcm)
-    return math.sqrt(sum(v * v for v in values) / max(1, len(values)))
 
 
 def ws_url(sim: FaseehSimulator, key: str | None = KEY) -> str:

@@ -10,6 +10,7 @@ import time
 from hypothesis import given, settings, strategies as st
 import pytest
 
+from harness.audio import pcm_rms
 from simulator import deterministic_pcm
 from simulator.audio import (
     MARKER_MODULUS,
@@ -21,7 +22,7 @@ from simulator.audio import (
     wav_to_pcm,
 )
 
-from .helpers import GREETING, rms, samples
+from .helpers import GREETING, samples
 
 
 @pytest.mark.parametrize("rate", [8000, 16000, 22050, 24000, 44100, 48000])
@@ -45,7 +46,7 @@ def test_tone_depends_on_the_character() -> None:
     pair = deterministic_pcm("مب", 24000)
     assert pair[2:2400] != pair[2402:]
     assert deterministic_pcm("م", 24000, start=9)[2:] == deterministic_pcm("م", 24000)[2:]
-    assert rms(deterministic_pcm(" ", 24000)) > 1000
+    assert pcm_rms(deterministic_pcm(" ", 24000)) > 1000
 
 
 @settings(max_examples=50, deadline=None)
@@ -135,7 +136,7 @@ async def test_speech_is_real_audible_arabic_at_the_requested_rate(rate: int) ->
     seconds = len(pcm) / 2 / rate
     assert len(pcm) % 2 == 0
     assert 0.8 < seconds < 5
-    assert rms(pcm) > 300
+    assert pcm_rms(pcm) > 300
 
 
 async def test_speech_duration_does_not_depend_on_the_rate() -> None:

@@ -7,9 +7,10 @@ import wave
 import aiohttp
 import pytest
 
+from harness.audio import pcm_rms
 from simulator import FaseehSimulator, audio
 
-from .helpers import GREETING, collect, initialize, post_tts, rms, text, tts_body, ws_url
+from .helpers import GREETING, collect, initialize, post_tts, text, tts_body, ws_url
 
 
 async def test_websocket_speech(http: aiohttp.ClientSession, sim: FaseehSimulator) -> None:
@@ -24,7 +25,7 @@ async def test_websocket_speech(http: aiohttp.ClientSession, sim: FaseehSimulato
     assert len(received.finals) == 2
     assert {frame["sampleRate"] for frame in received.frames} == {16000}
     assert 1.0 < len(received.audio) / 2 / 16000 < 6
-    assert rms(received.audio) > 300
+    assert pcm_rms(received.audio) > 300
     assert sim.ws_sessions[-1].audio_bytes_sent == len(received.audio)
 
 
@@ -34,7 +35,7 @@ async def test_rest_speech(http: aiohttp.ClientSession, sim: FaseehSimulator) ->
     status, headers, pcm = await post_tts(http, sim, tts_body(sample_rate=22050))
     assert status == 200
     assert "rate=22050" in headers["Content-Type"]
-    assert rms(pcm) > 300
+    assert pcm_rms(pcm) > 300
     status, _, body = await post_tts(http, sim, tts_body(streaming=False, sample_rate=22050))
     assert status == 200
     with wave.open(io.BytesIO(body)) as wav:
