@@ -1,4 +1,4 @@
-"""Faseeh simulator: a local aiohttp server that speaks the Faseeh TTS protocol.
+"""Faseeh simulator: a local aiohttp server that speaks the Faseeh TTS and Munsit STT protocols.
 
 It plays the protocol as docs/protocol.md describes it, including each reading of its open
 questions (for example every end-of-stream style of §4), so the client is tested against all.
@@ -14,14 +14,19 @@ from .server import (
     SimulatorConfig,
     WsSession,
 )
+from .stt import LISTEN_PATH, ReceivedAudio, SttConfig, SttSession
 
 __all__ = [
     "DEFAULT_API_KEY",
     "FAULTS",
+    "LISTEN_PATH",
     "WS_PATH",
     "FaseehSimulator",
     "HttpRequest",
+    "ReceivedAudio",
     "SimulatorConfig",
+    "SttConfig",
+    "SttSession",
     "WsSession",
     "deterministic_pcm",
     "speech_pcm",

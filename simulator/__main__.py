@@ -13,7 +13,7 @@ from .server import FaseehSimulator, SimulatorConfig
 def _parser() -> argparse.ArgumentParser:
     """Build the argument parser."""
     parser = argparse.ArgumentParser(
-        prog="python -m simulator", description="Run a local Faseeh TTS simulator."
+        prog="python -m simulator", description="Run a local Faseeh TTS and Munsit STT simulator."
     )
     parser.add_argument("--port", type=int, default=0, help="TCP port (0 = any free port)")
     parser.add_argument(
@@ -35,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--chunk-bytes", type=int, default=4800, metavar="N")
     parser.add_argument("--final-style", choices=["end", "batch", "never"], default="end")
     parser.add_argument("--close-after-final", action="store_true")
+    parser.add_argument(
+        "--stt-transcript",
+        action="append",
+        dest="stt_transcripts",
+        metavar="TEXT",
+        help="what speech-to-text answers, one per turn (repeatable; default شغل ضوء المطبخ)",
+    )
     parser.add_argument("--list-faults", action="store_true", help="print every fault and exit")
     return parser
 
@@ -73,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.api_keys:
         config.api_keys = set(args.api_keys)
+    if args.stt_transcripts:
+        config.stt.transcripts = list(args.stt_transcripts)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     asyncio.run(_serve(config))
     return 0

@@ -20,6 +20,18 @@ FAULTS: dict[str, str] = {
     "binary_frame": "The first audio of each generation arrives as a binary WS frame.",
     "unknown_message_type": "A sessionStats frame before each generation's audio (to be ignored).",
     "slow_handshake": "The WS handshake is answered only after 30 s.",
+    # Speech-to-text (/api/v1/listen); fault_after_bytes is SimulatorConfig.stt's.
+    "stt_invalid_key_handshake": "STT upgrade answered with HTTP 401 and the 40101 body.",
+    "stt_wallet_empty": "STT: Error 1008 'insufficient wallet balance' at open, then close 1008.",
+    "stt_wallet_midstream": "STT: Error 1008 'wallet balance exhausted' after fault_after_bytes.",
+    "stt_session_limit": "STT: Error 1008 'concurrent session limit reached' at open.",
+    "stt_invalid_parameter": "STT: Error 4002 about sample_rate at open, then close 4002.",
+    "stt_internal_error": "STT: Error 1011 'internal error' after fault_after_bytes, close 1011.",
+    "stt_closed_midstream": "STT: close 1011 without an Error after fault_after_bytes (idle-like).",
+    "stt_drop": "STT: TCP aborted after fault_after_bytes; no close frame.",
+    "stt_no_metadata": "STT: the upgrade succeeds but the opening Metadata never comes.",
+    "stt_slow_drain": "STT: nothing more after CloseStream; the socket stays open.",
+    "stt_hotwords_dropped": "STT: the opening Metadata lists every hotword as dropped.",
 }
 
 # Faults that fire once a session has sent fault_after_chunks audio frames.

@@ -15,6 +15,7 @@ from aiohttp.typedefs import Handler
 from .audio import SpeechError, deterministic_pcm, pcm_to_wav, speech_pcm, split_chunks
 from .catalogue import ModelInfo, VoiceInfo, default_models, default_voices
 from .faults import FAULTS, MIDSTREAM_FAULTS
+from .stt import LISTEN_PATH, SttConfig, SttSession, serve_listen, shutdown_listener
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class SimulatorConfig:
     fault_after_chunks: int = 2
     voices: list[VoiceInfo] = field(default_factory=default_voices)
     models: list[ModelInfo] = field(default_factory=default_models)
+    stt: SttConfig = field(default_factory=SttConfig)
 
     def __post_init__(self) -> None:
         """Reject an unknown fault name early."""
@@ -509,6 +511,8 @@ class FaseehSimulator:
         self.config = config if config is not None else SimulatorConfig()
         self.ws_sessions: list[WsSession] = []
         self.http_requests: list[HttpRequest] = []
+        self.stt_sessions: list[SttSession] = []
+        self.stt_listeners: set[Any] = set()
         # One fault (or None) for each of the next WebSocket connections, in the order they
         # arrive; config.fault applies once it is empty. Lets overlapping requests differ.
         self.connection_faults: deque[str | None] = deque()
@@ -570,6 +574,7 @@ class FaseehSimulator:
         """Forget every recorded WebSocket session and REST request."""
         self.ws_sessions.clear()
         self.http_requests.clear()
+        self.stt_sessions.clear()
 
     async def start(self) -> None:
         """Bind 127.0.0.1 and start serving."""
@@ -577,6 +582,7 @@ class FaseehSimulator:
             raise RuntimeError("simulator already running")
         app = web.Application(middlewares=[self._track_handler])
         app.router.add_get(WS_PATH, self._handle_ws)
+        app.router.add_get(LISTEN_PATH, self._handle_listen)
         app.router.add_get(f"{API_PREFIX}/voices", self._handle_voices)
         app.router.add_get(f"{API_PREFIX}/models", self._handle_models)
         app.router.add_post(f"{API_PREFIX}/text-to-speech/{{model_id}}", self._handle_tts)
@@ -606,6 +612,9 @@ class FaseehSimulator:
         if runner is None:
             return
         await asyncio.gather(*(connection.shutdown() for connection in list(self._connections)))
+        await asyncio.gather(
+            *(shutdown_listener(listener) for listener in list(self.stt_listeners))
+        )
         for task in list(self._handlers):
             task.cancel()
         if self._handlers:
@@ -667,6 +676,10 @@ class FaseehSimulator:
             return await self._serve_ws(request, session)
         finally:
             session.closed = True
+
+    async def _handle_listen(self, request: web.Request) -> web.StreamResponse:
+        """Serve GET /api/v1/listen (speech-to-text)."""
+        return await serve_listen(self, request)
 
     async def _serve_ws(self, request: web.Request, session: WsSession) -> web.StreamResponse:
         """Authenticate the handshake, then run the socket."""

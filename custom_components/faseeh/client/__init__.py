@@ -1,4 +1,4 @@
-"""Protocol client for the Faseeh (Munsit) text-to-speech API.
+"""Protocol client for the Faseeh (Munsit) text-to-speech and speech-to-text APIs.
 
 Imports nothing from Home Assistant: it needs only an ``aiohttp.ClientSession``.
 """
@@ -6,6 +6,7 @@ Imports nothing from Home Assistant: it needs only an ``aiohttp.ClientSession``.
 from .client import FaseehClient, PcmAssembler
 from .errors import (
     AccessDeniedError,
+    AudioAheadError,
     AuthenticationError,
     ConnectionLostError,
     EmptyTextError,
@@ -32,6 +33,16 @@ from .models import (
     VoiceSettings,
 )
 from .sentences import SENTENCE_MARKS, SentenceTrigger, split_sentences
+from .stt import (
+    STT_MODEL_ARABIC,
+    STT_MODEL_CODE_SWITCHING,
+    STT_MODELS,
+    STT_SAMPLE_RATES,
+    SpeechToTextClient,
+    SttOptions,
+    SttTimeouts,
+    Transcript,
+)
 
 __all__ = [
     "DEFAULT_OUTPUT_FORMAT",
@@ -40,7 +51,12 @@ __all__ = [
     "SIMILARITY_RANGE",
     "SPEED_RANGE",
     "STABILITY_RANGE",
+    "STT_MODELS",
+    "STT_MODEL_ARABIC",
+    "STT_MODEL_CODE_SWITCHING",
+    "STT_SAMPLE_RATES",
     "AccessDeniedError",
+    "AudioAheadError",
     "AudioChunk",
     "AuthenticationError",
     "ConnectionLostError",
@@ -57,7 +73,11 @@ __all__ = [
     "SentenceTrigger",
     "ServiceTimeoutError",
     "ServiceUnavailableError",
+    "SpeechToTextClient",
+    "SttOptions",
+    "SttTimeouts",
     "Timeouts",
+    "Transcript",
     "Voice",
     "VoiceNotFoundError",
     "VoiceSettings",

@@ -96,6 +96,10 @@ class ServiceTimeoutError(FaseehError):
     """Connecting, the first audio or the next audio frame took too long."""
 
 
+class AudioAheadError(FaseehError):
+    """Speech-to-text audio ran too far ahead of real time (close code 4008)."""
+
+
 _STATUS_ERRORS: dict[int, type[FaseehError]] = {
     400: InvalidSettingsError,
     401: AuthenticationError,
