@@ -1,4 +1,4 @@
-"""Faseeh (Munsit) Arabic text-to-speech for Home Assistant."""
+"""Faseeh (Munsit) Arabic text-to-speech and speech-to-text for Home Assistant."""
 
 from __future__ import annotations
 
@@ -12,17 +12,18 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
 
-from .client import FaseehClient, FaseehError, Timeouts
+from .client import FaseehClient, FaseehError, SpeechToTextClient, SttTimeouts, Timeouts
 from .coordinator import FaseehCatalogueCoordinator
 from .repairs import check_default_voice, delete_issues
 
-PLATFORMS: list[Platform] = [Platform.TTS]
+PLATFORMS: list[Platform] = [Platform.STT, Platform.TTS]
 
 # Enough history for diagnostics to show a pattern without growing without bound.
 RECENT_ERRORS_KEPT = 20
 
 # The client's defaults; one name so tests can make a silent or stalled service fail fast.
 CLIENT_TIMEOUTS = Timeouts()
+STT_TIMEOUTS = SttTimeouts()
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +36,29 @@ class RecordedError:
     status: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class TranscriptionRecord:
+    """What the last speech-to-text session sent and got back, without audio or words spoken."""
+
+    when: datetime
+    model: str
+    sample_rate: int
+    hotwords_sent: tuple[str, ...]
+    hotwords_over_limits: tuple[str, ...]
+    hotwords_dropped_by_service: tuple[str, ...]
+    audio_seconds_sent: float
+    billed_seconds: float | None
+    error: str | None
+
+
 @dataclass(slots=True)
 class FaseehData:
     """What one config entry keeps while it is loaded."""
 
     client: FaseehClient
     catalogue: FaseehCatalogueCoordinator
+    transcriber: SpeechToTextClient
+    last_transcription: TranscriptionRecord | None = None
     recent_errors: deque[RecordedError] = field(
         default_factory=lambda: deque(maxlen=RECENT_ERRORS_KEPT)
     )
@@ -56,7 +74,7 @@ type FaseehConfigEntry = ConfigEntry[FaseehData]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bool:
-    """Check the key by loading the catalogue, then set up the TTS entity."""
+    """Check the key by loading the catalogue, then set up the STT and TTS entities."""
     client = FaseehClient(
         async_get_clientsession(hass),
         entry.data[CONF_API_KEY],
@@ -66,7 +84,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bo
     coordinator = FaseehCatalogueCoordinator(hass, entry, client)
     # Raises ConfigEntryAuthFailed (reauth) or ConfigEntryNotReady (retry) for us.
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = FaseehData(client=client, catalogue=coordinator)
+    transcriber = SpeechToTextClient(
+        async_get_clientsession(hass),
+        entry.data[CONF_API_KEY],
+        entry.data[CONF_URL],
+        timeouts=STT_TIMEOUTS,
+    )
+    entry.runtime_data = FaseehData(client=client, catalogue=coordinator, transcriber=transcriber)
 
     def _check_default_voice() -> None:
         check_default_voice(hass, entry, coordinator.data)
@@ -78,7 +102,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bo
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bool:
-    """Unload the TTS entity."""
+    """Unload the STT and TTS entities."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 

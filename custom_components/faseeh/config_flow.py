@@ -35,7 +35,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.typing import UNDEFINED, UndefinedType
 import probatio
 
-from .client import SIMILARITY_RANGE, SPEED_RANGE, STABILITY_RANGE, FaseehClient
+from .client import SIMILARITY_RANGE, SPEED_RANGE, STABILITY_RANGE, STT_MODELS, FaseehClient
 from .client.errors import (
     AuthenticationError,
     ConnectionLostError,
@@ -49,6 +49,7 @@ from .const import (
     CONF_SIMILARITY_BOOST,
     CONF_SPEED,
     CONF_STABILITY,
+    CONF_STT_MODEL,
     CONF_VOICE,
     DASHBOARD_URLS,
     DEFAULT_MODEL,
@@ -56,6 +57,7 @@ from .const import (
     DEFAULT_SIMILARITY_BOOST,
     DEFAULT_SPEED,
     DEFAULT_STABILITY,
+    DEFAULT_STT_MODEL,
     DEFAULT_VOICE,
     DOMAIN,
     REGION_CUSTOM,
@@ -199,7 +201,7 @@ def _slider(value_range: tuple[float, float]) -> NumberSelector:
 
 
 def options_schema(catalogue: Catalogue) -> probatio.Schema:
-    """The options form: voice and model from the live catalogue, settings as sliders."""
+    """The options form: voice and model from the live catalogue, settings as sliders, STT model."""
     return probatio.Schema(
         {
             probatio.Required(CONF_VOICE): voice_selector(catalogue),
@@ -209,6 +211,13 @@ def options_schema(catalogue: Catalogue) -> probatio.Schema:
                 SIMILARITY_RANGE
             ),
             probatio.Required(CONF_SPEED, default=DEFAULT_SPEED): _slider(SPEED_RANGE),
+            probatio.Required(CONF_STT_MODEL, default=DEFAULT_STT_MODEL): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(STT_MODELS),
+                    mode=SelectSelectorMode.DROPDOWN,
+                    translation_key=CONF_STT_MODEL,
+                )
+            ),
         }
     )
 

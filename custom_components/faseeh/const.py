@@ -40,6 +40,10 @@ DEFAULT_OPTIONS: Final[dict[str, str | float]] = {
     CONF_SPEED: DEFAULT_SPEED,
 }
 
+# Speech-to-text: the model is its own option, so it never becomes part of TTS's cache key.
+CONF_STT_MODEL: Final = "stt_model"
+DEFAULT_STT_MODEL: Final = "munsit"
+
 DASHBOARD_URLS: Final[dict[str, str]] = {
     REGION_GLOBAL: "https://app.faseeh.ai",
     REGION_UAE: "https://ae.app.munsit.com",

@@ -19,7 +19,7 @@ TO_REDACT = {CONF_API_KEY, "unique_id"}
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: FaseehConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry with its key redacted, its catalogue and its recent failures."""
+    """Return the entry (key redacted), catalogue, last transcription and recent failures."""
     diagnostics: dict[str, Any] = {
         "entry": async_redact_data(entry.as_dict(), TO_REDACT),
         "state": entry.state.value,
@@ -41,6 +41,23 @@ async def async_get_config_entry_diagnostics(
         "voice_ids": [voice.voice_id for voice in catalogue.voices],
         "model_ids": [model.model_id for model in catalogue.models],
     }
+    record = data.last_transcription
+    diagnostics["last_transcription"] = (
+        None
+        if record is None
+        else {
+            "when": record.when.isoformat(),
+            "model": record.model,
+            "sample_rate": record.sample_rate,
+            "hotword_count": len(record.hotwords_sent),
+            # Names of the user's own devices and areas that could not help recognition.
+            "hotwords_over_limits": list(record.hotwords_over_limits),
+            "hotwords_dropped_by_service": list(record.hotwords_dropped_by_service),
+            "audio_seconds_sent": record.audio_seconds_sent,
+            "billed_seconds": record.billed_seconds,
+            "error": record.error,
+        }
+    )
     diagnostics["recent_errors"] = [
         {
             "when": error.when.isoformat(),

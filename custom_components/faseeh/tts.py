@@ -286,8 +286,9 @@ async def _without_markup(message_gen: AsyncGenerator[str]) -> AsyncGenerator[st
 
 def _default_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """The entry's options as TTS defaults, so each of them is part of HA's cache key."""
-    # CONF_VOICE is HA's ATTR_VOICE ("voice"), so the entry's keys are the TTS option keys.
-    return {**DEFAULT_OPTIONS, **options}
+    # CONF_VOICE is HA's ATTR_VOICE ("voice"), so the entry's speech keys are the TTS option
+    # keys; other options (the STT model) stay out of the TTS cache key.
+    return {**DEFAULT_OPTIONS, **{key: options[key] for key in DEFAULT_OPTIONS if key in options}}
 
 
 def _setting(options: Mapping[str, Any], option: str) -> float:

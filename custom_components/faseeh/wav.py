@@ -1,5 +1,6 @@
-"""WAV framing for audio whose length is unknown when it starts."""
+"""WAV framing: a header for audio of unknown length, and removing a header from audio in."""
 
+from collections.abc import AsyncGenerator, AsyncIterable
 import struct
 
 # What ffmpeg writes on a pipe: HA's ffmpeg conversion, ESPHome's wav parser and Python's
@@ -27,3 +28,42 @@ def streaming_wav_header(sample_rate: int, channels: int = 1, sample_width: int 
         b"data",
         UNKNOWN_SIZE,
     )
+
+
+async def without_wav_header(stream: AsyncIterable[bytes]) -> AsyncGenerator[bytes]:
+    """Pass raw PCM on as it arrives; drop a leading RIFF/WAVE header up to its data chunk.
+
+    A file posted to Home Assistant's STT endpoint keeps its header; pipelines send none.
+    """
+    head = b""
+    chunks = aiter(stream)
+    async for chunk in chunks:
+        head += chunk
+        if len(head) < 12 and b"RIFF".startswith(head[:4]):
+            continue
+        if not (head.startswith(b"RIFF") and head[8:12] == b"WAVE"):
+            break
+        if (data := _data_offset(head)) is None:
+            continue
+        head = head[data:]
+        break
+    else:
+        # The stream ended inside a header: there is no audio in it.
+        if head.startswith(b"RIFF"):
+            return
+    if head:
+        yield head
+    async for chunk in chunks:
+        yield chunk
+
+
+def _data_offset(head: bytes) -> int | None:
+    """Where the data chunk's samples start, once the header up to it has arrived."""
+    position = 12
+    while position + 8 <= len(head):
+        chunk_id = head[position : position + 4]
+        (size,) = struct.unpack_from("<I", head, position + 4)
+        if chunk_id == b"data":
+            return position + 8
+        position += 8 + size + (size & 1)
+    return None

@@ -150,7 +150,11 @@ def dropdown(result: FlowResult[Any, Any], name: str) -> dict[str, str]:
 
 async def speak(hass: HomeAssistant, entry: ConfigEntry, message: str) -> bytes:
     """Speak through Home Assistant's TTS manager as a WAV consumer would; errors propagate."""
-    [entity] = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    [entity] = [
+        entity
+        for entity in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if entity.domain == "tts"
+    ]
     stream = tts.async_create_stream(hass, entity.entity_id, "ar", {"preferred_format": "wav"})
     stream.async_set_message(message)
     return b"".join([chunk async for chunk in stream.async_stream_result()])

@@ -17,6 +17,7 @@ from custom_components.faseeh.const import (
     CONF_SIMILARITY_BOOST,
     CONF_SPEED,
     CONF_STABILITY,
+    CONF_STT_MODEL,
     CONF_VOICE,
     DEFAULT_MODEL,
     DEFAULT_OPTIONS,
@@ -34,6 +35,7 @@ NEW_OPTIONS: dict[str, Any] = {
     CONF_STABILITY: 0.8,
     CONF_SIMILARITY_BOOST: 0.4,
     CONF_SPEED: 1.15,
+    CONF_STT_MODEL: "munsit-en-ar",
 }
 
 
@@ -95,7 +97,11 @@ async def test_saved_options_apply_at_once_without_reload_or_the_entity_going_un
     hass: HomeAssistant, setup_integration: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
     """The same loaded entry keeps running; the entity's defaults follow the new options."""
-    [tts_entry] = er.async_entries_for_config_entry(entity_registry, setup_integration.entry_id)
+    [tts_entry] = [
+        entry
+        for entry in er.async_entries_for_config_entry(entity_registry, setup_integration.entry_id)
+        if entry.domain == "tts"
+    ]
     states: list[str | None] = []
 
     def remember(event: Event[EventStateChangedData]) -> None:
@@ -121,6 +127,8 @@ async def test_saved_options_apply_at_once_without_reload_or_the_entity_going_un
     entity = hass.data["tts"].get_entity(tts_entry.entity_id)
     assert entity.default_options["voice"] == NEW_OPTIONS[CONF_VOICE]
     assert entity.default_options[CONF_SPEED] == NEW_OPTIONS[CONF_SPEED]
+    # The speech-to-text model is no TTS option, so it stays out of the TTS cache key.
+    assert CONF_STT_MODEL not in entity.default_options
 
 
 @pytest.mark.parametrize(

@@ -126,7 +126,11 @@ def test_every_translation_key_in_the_code_exists() -> None:
     """translation_key="..." in any module names an exception, issue or selector we translate."""
     used = set(re.findall(r'translation_key\s*=\s*"(\w+)"', source_code()))
     known = (
-        set(EN["exceptions"]) | set(EN["issues"]) | set(EN["selector"]) | set(EN["entity"]["tts"])
+        set(EN["exceptions"])
+        | set(EN["issues"])
+        | set(EN["selector"])
+        | set(EN["entity"]["tts"])
+        | set(EN["entity"]["stt"])
     )
     assert used
     assert used <= known
@@ -165,12 +169,13 @@ def test_the_issues_name_the_dashboard_and_the_voice() -> None:
     assert placeholders(EN["issues"]["voice_missing"]["description"]) == {"name", "voice"}
 
 
-def test_icons_name_a_material_design_icon_for_the_tts_entity() -> None:
-    """icons.json is valid and gives the speech entity its icon."""
+def test_icons_name_a_material_design_icon_for_each_entity() -> None:
+    """icons.json is valid and gives the speech and speech recognition entities their icons."""
     icons = json.loads((INTEGRATION / "icons.json").read_text(encoding="utf-8"))
     for _, icon in leaves(icons):
         assert icon.startswith("mdi:")
     assert icons["entity"]["tts"]
+    assert icons["entity"]["stt"]["speech_recognition"]
 
 
 def test_the_quality_scale_lists_every_rule_with_a_reason_for_each_exemption() -> None:
