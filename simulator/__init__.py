@@ -5,7 +5,7 @@ questions (for example every end-of-stream style of §4), so the client is teste
 """
 
 from .audio import deterministic_pcm, speech_pcm
-from .faults import FAULTS
+from .faults import FAULTS, STT_FAULTS
 from .server import (
     DEFAULT_API_KEY,
     WS_PATH,
@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_API_KEY",
     "FAULTS",
     "LISTEN_PATH",
+    "STT_FAULTS",
     "WS_PATH",
     "FaseehSimulator",
     "HttpRequest",

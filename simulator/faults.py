@@ -36,3 +36,6 @@ FAULTS: dict[str, str] = {
 
 # Faults that fire once a session has sent fault_after_chunks audio frames.
 MIDSTREAM_FAULTS: frozenset[str] = frozenset({"wallet_empty_midstream", "drop_mid_audio", "stall"})
+
+# Faults of the speech-to-text socket; they leave the TTS endpoints alone, and vice versa.
+STT_FAULTS: frozenset[str] = frozenset(name for name in FAULTS if name.startswith("stt_"))

@@ -4,13 +4,14 @@ import asyncio
 from collections.abc import AsyncIterator
 import json
 import math
+from pathlib import Path
 import struct
 from typing import Any
 
 import aiohttp
 import pytest
 
-from simulator import DEFAULT_API_KEY, LISTEN_PATH, FaseehSimulator
+from simulator import DEFAULT_API_KEY, LISTEN_PATH, STT_FAULTS, FaseehSimulator
 from simulator.__main__ import main as simulator_main
 
 VALID_QUERY = {
@@ -328,6 +329,37 @@ async def test_a_dropped_connection_sends_no_close_frame(
     await listener.send_audio(tone(0.5))
 
     assert await listener.until_closed() is None
+
+
+async def test_no_metadata_leaves_the_client_waiting_and_slow_drain_never_closes(
+    http: aiohttp.ClientSession, faseeh_sim: FaseehSimulator
+) -> None:
+    """The two stalls: no opening Metadata, and no answer to CloseStream."""
+    faseeh_sim.config.fault = "stt_no_metadata"
+    listener = await connect(http, faseeh_sim)
+    with pytest.raises(TimeoutError):
+        await listener.ws.receive(timeout=0.2)
+    faseeh_sim.config.fault = "stt_slow_drain"
+    listener = await connect(http, faseeh_sim)
+    assert (await listener.next_event())["type"] == "Metadata"
+    await listener.control({"type": "CloseStream"})
+    with pytest.raises(TimeoutError):
+        await listener.ws.receive(timeout=0.2)
+
+
+async def test_every_hotword_dropped_when_asked(
+    http: aiohttp.ClientSession, faseeh_sim: FaseehSimulator
+) -> None:
+    """stt_hotwords_dropped: the Arabic model reports all hotwords dropped."""
+    faseeh_sim.config.fault = "stt_hotwords_dropped"
+    listener = await connect(http, faseeh_sim, {**VALID_QUERY, "hotwords": "مطبخ,ضوء"})
+    assert (await listener.next_event())["dropped_hotwords"] == ["مطبخ", "ضوء"]
+
+
+def test_every_stt_fault_is_exercised_here() -> None:
+    """Each STT fault appears in this file's tests."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    assert [fault for fault in sorted(STT_FAULTS) if f'"{fault}"' not in source] == []
 
 
 async def test_the_recorded_audio_can_be_awaited(
