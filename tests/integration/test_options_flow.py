@@ -55,6 +55,19 @@ async def test_the_form_offers_the_live_voices_with_dialect_and_gender(
     assert suggested(result, CONF_VOICE) == DEFAULT_VOICE
 
 
+async def test_the_form_offers_both_speech_recognition_models_arabic_by_default(
+    hass: HomeAssistant, setup_integration: MockConfigEntry
+) -> None:
+    """Arabic, or Arabic mixed with English; the names come from the translations."""
+    result = await hass.config_entries.options.async_init(setup_integration.entry_id)
+
+    key, model = form_field(result, CONF_STT_MODEL)
+    assert isinstance(model, SelectSelector)
+    assert model.config["options"] == ["munsit", "munsit-en-ar"]
+    assert model.config["translation_key"] == CONF_STT_MODEL
+    assert key.default() == "munsit"
+
+
 async def test_the_form_offers_the_models_with_their_price(
     hass: HomeAssistant, setup_integration: MockConfigEntry
 ) -> None:
