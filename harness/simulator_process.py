@@ -18,7 +18,7 @@ import signal
 import sys
 from typing import Any, TextIO
 
-from simulator import FaseehSimulator, SimulatorConfig
+from simulator import FaseehSimulator, SimulatorConfig, SttConfig
 
 from .errors import HarnessError
 from .processes import copy_stream, stop_process
@@ -39,6 +39,7 @@ def config_from_json(text: str) -> SimulatorConfig:
     """The inverse of ``config_to_json``."""
     fields: dict[str, Any] = json.loads(text)
     fields["api_keys"] = set(fields["api_keys"])
+    fields["stt"] = SttConfig(**fields["stt"])
     return SimulatorConfig(**fields)
 
 

@@ -19,4 +19,6 @@ def test_every_switch_survives_the_trip_to_the_child_process() -> None:
         fault_after_chunks=3,
     )
     config.voices = config.voices[:1]
+    config.stt.transcripts = ["افتح الباب", "أغلق الستائر"]
+    config.stt.finalise_delay = 0.05
     assert config_from_json(config_to_json(config)) == config
