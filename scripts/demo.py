@@ -3,8 +3,11 @@
 Starts the Faseeh simulator in speech mode (or uses the real service when FASEEH_API_KEY is set),
 starts `hass` on a throwaway config directory with this repository's integration, onboards it
 and adds the integration through the real config flow over HTTP, then asks HA for speech the way
-a media player would: once as WAV and once as the MP3 a speaker gets. Both files land in
-demo-output/. Everything the demo started is stopped again; the exit code is the verdict.
+a media player would: once as WAV and once as the MP3 a speaker gets. Then the voice loop: Arabic
+speech from espeak-ng goes through an Assist pipeline (our STT, HA's built-in Arabic agent, our
+TTS), turns on a kitchen light, and the spoken answer is fetched. The files land in demo-output/
+(speech.wav, speech.mp3, answer.wav). Everything the demo started is stopped again; the exit
+code is the verdict.
 
 Usage: ./scripts/demo ["نص عربي"]   (or: .venv/bin/python -m scripts.demo from the repository)
 Environment: FASEEH_API_KEY (use the real service), FASEEH_REGION (global|uae|munsit).
@@ -26,18 +29,22 @@ from harness.api import FlowKind, HassApi
 from harness.audio import Audio, verify_mp3, verify_wav
 from harness.console import Console
 from harness.errors import HarnessError
-from harness.hass import HassProcess
+from harness.hass import HassProcess, HassSettings
 from harness.processes import shown_path
 from harness.runner import PASSED, run_job
 from harness.simulator_process import SimulatorProcess
 from harness.speech import Fetch, fetch_speech
+from scripts.voice_loop import COMPONENTS, VoiceLoop, prepare_kitchen, run_voice_loop
 from simulator import DEFAULT_API_KEY, SimulatorConfig
+from simulator.audio import speech_pcm
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_DIR = ROOT / "demo-output"
 DOMAIN = "faseeh"
 DEFAULT_TEXT = "مرحبا! أنا مساعدك المنزلي، وأتحدث العربية بصوت فصيح."
 REGIONS = ("global", "uae", "munsit")
+# What the user says in the voice loop; the simulator's STT answers with exactly this.
+COMMAND = "شغل ضوء المطبخ"
 # The WAV and the MP3 are two syntheses of the same text; they must last about as long.
 DURATION_TOLERANCE = 0.25
 
@@ -50,6 +57,11 @@ class Service:
     api_key: str
     region: str  # The config flow's region: global, uae, munsit or custom.
     url: str | None = None  # Only for the custom region.
+
+    @property
+    def simulated(self) -> bool:
+        """The simulator, whose transcript is known: the loop's outcome is then checked."""
+        return self.url is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +81,7 @@ class Demo:
         self.text = text
         self.output_dir = output_dir
         self.console = console
-        self.hass = HassProcess()
+        self.hass = HassProcess(HassSettings(components=COMPONENTS))
         self.simulator = SimulatorProcess(
             SimulatorConfig(audio="speech"), self.hass.config_dir / "simulator.log"
         )
@@ -121,6 +133,7 @@ class Demo:
             say(f"WAV fetched and checked: {wav.audio.duration:.2f} s of speech")
             mp3 = await self.speak(api, entity_id, "mp3", verify_mp3)
             say(f"MP3 fetched and checked: {mp3.audio.duration:.2f} s of speech")
+            loop = await self.voice_loop(api, service, entry["entry_id"], entity_id)
         wav_seconds, mp3_seconds = wav.audio.duration, mp3.audio.duration
         if abs(wav_seconds - mp3_seconds) > max(DURATION_TOLERANCE, 0.1 * wav_seconds):
             raise HarnessError(
@@ -128,6 +141,31 @@ class Demo:
                 "one of them is truncated"
             )
         self.report(service, entity_id, wav, mp3)
+        self.report_loop(loop)
+
+    async def voice_loop(
+        self, api: HassApi, service: Service, entry_id: str, tts_entity_id: str
+    ) -> VoiceLoop:
+        """Say «شغل ضوء المطبخ» to an Assist pipeline; the light turns on, the answer is heard."""
+        say = self.console.say
+        kitchen = await prepare_kitchen(api, entry_id, tts_entity_id)
+        say(
+            f"area مطبخ with {kitchen.light_entity_id}, and an Arabic pipeline on "
+            f"{kitchen.stt_entity_id} and {tts_entity_id}"
+        )
+        spoken = await speech_pcm(COMMAND, 16000)
+        loop = await run_voice_loop(api, kitchen.pipeline_id, spoken)
+        say(f"voice loop: heard «{loop.transcript}», answered «{loop.answer}»")
+        light = await api.get_state(kitchen.light_entity_id)
+        if service.simulated and (loop.transcript != COMMAND or light != "on"):
+            raise HarnessError(
+                f"the voice loop heard «{loop.transcript}» and left the light {light!r}"
+            )
+        path = self.output_dir / "answer.wav"
+        await asyncio.to_thread(path.write_bytes, loop.answer_wav)
+        audio = await verify_wav(path)
+        say(f"answer.wav checked: {audio.duration:.2f} s of speech; the light is {light}")
+        return loop
 
     async def speak(
         self, api: HassApi, entity_id: str, suffix: str, verify: Callable[[Path], Awaitable[Audio]]
@@ -161,6 +199,24 @@ class Demo:
                 f"  checks              {audio.checks}",
             ]
         self.console.show("\n".join(lines))
+
+    def report_loop(self, loop: VoiceLoop) -> None:
+        """The voice loop's summary."""
+        self.console.show(
+            "\n".join(
+                [
+                    "",
+                    "Voice loop (espeak-ng speech → Faseeh STT → HA's Arabic agent → Faseeh TTS)",
+                    f"  input audio         {loop.input_seconds:.2f} s, sent in real time",
+                    f"  transcript          «{loop.transcript}»",
+                    f"  answer              «{loop.answer}»",
+                    f"  end of speech → transcript         {loop.transcript_after_end:.2f} s",
+                    f"  end of speech → answer's 1st audio {loop.first_audio_after_end:.2f} s",
+                    f"  file                {shown_path(self.output_dir / 'answer.wav')} "
+                    f"({loop.answer_seconds:.2f} s)",
+                ]
+            )
+        )
 
     async def stop_everything(self, outcome: int) -> None:
         """Stop hass and the simulator; keep the logs in the output dir unless all went well."""

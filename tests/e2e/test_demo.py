@@ -2,8 +2,9 @@
 
 One run of the demo (one hass start, about ten seconds) serves every test here: it adds the
 integration through the real config flow over HTTP, fetches WAV and MP3 speech as a media player
-does, checks both, confirms the http settings as the UI would (the demo fails if they are still
-pending), and stops everything it started.
+does, checks both, runs the Arabic voice loop through an Assist pipeline, confirms the http
+settings as the UI would (the demo fails if they are still pending), and stops everything it
+started.
 """
 
 from __future__ import annotations
@@ -90,7 +91,21 @@ def test_the_demo_stops_everything_and_leaves_no_config_dir(demo_run: DemoRun) -
     assert found is not None, demo_run.output
     assert not Path(found.group(1)).exists()
     assert sorted(path.name for path in demo_run.output_dir.iterdir()) == [
+        "answer.wav",
         "speech.mp3",
         "speech.wav",
     ]
     assert "everything it started has been stopped" in demo_run.output
+
+
+def test_the_voice_loop_turns_on_the_kitchen_light_and_speaks_the_answer(
+    demo_run: DemoRun,
+) -> None:
+    """Arabic speech in, the built-in agent acts, and answer.wav is the spoken Arabic answer."""
+    assert "transcript          «شغل ضوء المطبخ»" in demo_run.output
+    assert "answer              «تم تشغيل الأضواء»" in demo_run.output
+    assert "the light is on" in demo_run.output
+    assert re.search(r"end of speech → transcript +\d+\.\d\d s", demo_run.output)
+    assert re.search(r"end of speech → answer's 1st audio +\d+\.\d\d s", demo_run.output)
+    answer = asyncio.run(verify_wav(demo_run.output_dir / "answer.wav"))
+    assert answer.duration > 0.5
