@@ -13,6 +13,8 @@ boundary exactly as `hass` does.
 - throughput: a long text with the simulator unthrottled;
 - llm: an LLM-like delta stream (~40 characters a second) into the entity, timed inside HA by a
   bench-only probe integration (scripts/bench_lib/bench_probe, linked into the config dir);
+- voice: the Arabic voice loop through an Assist pipeline (our STT, HA's built-in agent, our
+  TTS): the end of the input to the transcript and to the answer's first audio;
 - leaks: 1,000 sequential syntheses, cache off: RSS, asyncio tasks and sockets of `hass`;
 - soak: 500 overlapping requests, 20 % of them with a random failure fault, cache on.
 

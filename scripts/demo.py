@@ -34,7 +34,7 @@ from harness.processes import shown_path
 from harness.runner import PASSED, run_job
 from harness.simulator_process import SimulatorProcess
 from harness.speech import Fetch, fetch_speech
-from scripts.voice_loop import COMPONENTS, VoiceLoop, prepare_kitchen, run_voice_loop
+from scripts.voice_loop import COMMAND, COMPONENTS, VoiceLoop, prepare_kitchen, run_voice_loop
 from simulator import DEFAULT_API_KEY, SimulatorConfig
 from simulator.audio import speech_pcm
 
@@ -43,8 +43,6 @@ OUTPUT_DIR = ROOT / "demo-output"
 DOMAIN = "faseeh"
 DEFAULT_TEXT = "مرحبا! أنا مساعدك المنزلي، وأتحدث العربية بصوت فصيح."
 REGIONS = ("global", "uae", "munsit")
-# What the user says in the voice loop; the simulator's STT answers with exactly this.
-COMMAND = "شغل ضوء المطبخ"
 # The WAV and the MP3 are two syntheses of the same text; they must last about as long.
 DURATION_TOLERANCE = 0.25
 

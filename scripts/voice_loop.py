@@ -24,6 +24,7 @@ from harness.errors import HarnessError
 from simulator.audio import pcm_to_wav
 
 DOMAIN = "faseeh"
+COMMAND = "شغل ضوء المطبخ"
 AREA = "مطبخ"
 LIGHT_NAME = "ضوء السقف"
 SAMPLE_RATE = 16000
@@ -53,6 +54,7 @@ class VoiceLoop:
     answer: str
     # From the end of the input stream (the user stopped talking) to:
     transcript_after_end: float
+    answer_url_after_end: float  # tts-end: the answer's text is known and its URL handed out.
     first_audio_after_end: float
     answer_wav: bytes
     answer_seconds: float
@@ -149,6 +151,7 @@ async def run_voice_loop(api: HassApi, pipeline_id: str, pcm: bytes) -> VoiceLoo
         transcribed = time.perf_counter()
         intent_end = await events.until("intent-end")
         tts_end = await events.until("tts-end")
+        answer_url = time.perf_counter()
         await events.until("run-end")
     url = str(tts_end["data"]["tts_output"]["url"])
     if url.startswith("/"):
@@ -166,6 +169,7 @@ async def run_voice_loop(api: HassApi, pipeline_id: str, pcm: bytes) -> VoiceLoo
         transcript=str(stt_end["data"]["stt_output"]["text"]),
         answer=str(speech.get("plain", {}).get("speech", "")),
         transcript_after_end=transcribed - speech_ended,
+        answer_url_after_end=answer_url - speech_ended,
         first_audio_after_end=first_audio - speech_ended,
         answer_wav=pcm_to_wav(answer_pcm, SAMPLE_RATE),
         answer_seconds=len(answer_pcm) / (2 * SAMPLE_RATE),

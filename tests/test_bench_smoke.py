@@ -21,6 +21,8 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "wyoming_first_audio_overhead_ms_p50": (int, float),
     "wyoming_first_audio_overhead_ms_p95": (int, float),
     "llm_first_audio_after_first_sentence_ms": (int, float),
+    "stt_final_after_end_ms": (int, float),
+    "voice_loop_first_audio_ms": (int, float),
     "throughput_x_realtime": (int, float),
     "concurrent_50_byte_exact": bool,
     "concurrent_50_overhead_ms_p95": (int, float),

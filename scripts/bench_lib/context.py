@@ -24,6 +24,7 @@ from harness.console import Console
 from harness.errors import HarnessError
 from harness.hass import INTEGRATION, HassProcess, HassSettings
 from harness.speech import fetch_speech
+from scripts.voice_loop import COMPONENTS as VOICE_LOOP_COMPONENTS
 from simulator import DEFAULT_API_KEY, FaseehSimulator, SimulatorConfig
 
 from .services import RawClients, start_wyoming
@@ -90,7 +91,7 @@ class Bench:
         self.sim = FaseehSimulator(self.config)
         self.hass = HassProcess(
             HassSettings(
-                components=("bench_probe",),
+                components=("bench_probe", *VOICE_LOOP_COMPONENTS),
                 custom_components={"faseeh": INTEGRATION, "bench_probe": PROBE},
             )
         )

@@ -32,6 +32,8 @@ GOALS: dict[str, list[tuple[str, Check]]] = {
     "wyoming_first_audio_overhead_ms_p50": [],
     "wyoming_first_audio_overhead_ms_p95": [],
     "llm_first_audio_after_first_sentence_ms": [("<= 10", _at_most(10))],
+    "stt_final_after_end_ms": [("<= 5", _at_most(5))],
+    "voice_loop_first_audio_ms": [],
     "throughput_x_realtime": [(">= 1000", lambda results, key: results[key] >= 1000)],
     "concurrent_50_byte_exact": [("true", lambda results, key: results[key] is True)],
     "concurrent_50_overhead_ms_p95": [("<= 25", _at_most(25))],
@@ -63,6 +65,8 @@ NOTES = (
     "concurrent: hass collects its garbage before each batch of 50 (HA's own full collection of\n"
     "          its heap pauses every request in flight for ~160 ms wherever it lands).\n"
     "llm: timed inside hass (bench_probe), token-like deltas at 40 characters a second.\n"
+    "voice: a websocket client's end of input -> stt-end / first byte of the answer (MP3),\n"
+    "          minus the simulator's delays; audio in real time, TTS cache cleared each run.\n"
     f"simulator: first-audio delay {FIRST_AUDIO_DELAY * 1000:.0f} ms, {CHUNK_BYTES}-byte frames, "
     f"{SAMPLE_RATE} Hz, unthrottled; details in the JSON."
 )

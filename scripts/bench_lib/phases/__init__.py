@@ -9,7 +9,7 @@ the table, one entry in ``report.GOALS``.
 from collections.abc import Awaitable, Callable
 
 from ..context import Bench
-from . import concurrent, leaks, llm, overhead, soak, throughput, warmup
+from . import concurrent, leaks, llm, overhead, soak, throughput, voice, warmup
 
 type Phase = Callable[[Bench], Awaitable[None]]
 
@@ -19,6 +19,7 @@ PHASES: dict[str, Phase] = {
     "concurrent": concurrent.measure,
     "throughput": throughput.measure,
     "llm": llm.measure,
+    "voice": voice.measure,
     "leaks": leaks.measure,
     "soak": soak.measure,
 }
