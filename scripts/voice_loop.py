@@ -50,6 +50,7 @@ class VoiceLoop:
     """One run of the loop as the user lives it."""
 
     input_seconds: float
+    ended_at: float  # time.perf_counter() when the input stream ended.
     transcript: str
     answer: str
     # From the end of the input stream (the user stopped talking) to:
@@ -166,6 +167,7 @@ async def run_voice_loop(api: HassApi, pipeline_id: str, pcm: bytes) -> VoiceLoo
     speech = intent_end["data"]["intent_output"]["response"]["speech"]
     return VoiceLoop(
         input_seconds=len(pcm) / (2 * SAMPLE_RATE),
+        ended_at=speech_ended,
         transcript=str(stt_end["data"]["stt_output"]["text"]),
         answer=str(speech.get("plain", {}).get("speech", "")),
         transcript_after_end=transcribed - speech_ended,

@@ -95,6 +95,9 @@ class SttSession:
     events: list[dict[str, Any]] = field(default_factory=list)
     close_code: int | None = None
     closed: bool = False
+    # Loop times (CLOCK_MONOTONIC): CloseStream received, and the closing Metadata sent.
+    close_stream_at: float | None = None
+    finished_at: float | None = None
     _arrived: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def record(self, frame: ReceivedAudio) -> None:
@@ -402,6 +405,7 @@ class _Listener:
                     await self._recoverable("bad Configure")
                 return False
             case "CloseStream":
+                self.session.close_stream_at = self.loop.time()
                 await self._close_stream(fault)
                 return True
             case other:
@@ -427,6 +431,7 @@ class _Listener:
                 "turn_count": self.turns,
             }
         )
+        self.session.finished_at = self.loop.time()
         await self.close(CLOSE_OK, b"engine closed")
 
 

@@ -134,6 +134,9 @@ async def test_a_session_opens_with_metadata_and_closes_with_the_billed_seconds(
     assert session.audio_bytes == audio
     arrivals = [frame.at for frame in session.audio]
     assert arrivals == sorted(arrivals)
+    assert session.close_stream_at is not None
+    assert session.finished_at is not None
+    assert arrivals[-1] <= session.close_stream_at <= session.finished_at
 
 
 async def test_each_turn_gets_the_next_transcript_and_closestream_finishes_an_open_turn(

@@ -32,6 +32,9 @@ async def measure(bench: Bench) -> None:
     transcripts: list[float] = []
     first_audio: list[float] = []
     answer_urls: list[float] = []
+    # The simulator shares the loop's clock (CLOCK_MONOTONIC): where the STT wait goes.
+    to_close_stream: list[float] = []
+    from_finish: list[float] = []
     # Run 0 is a warm-up: the agent loads its Arabic sentences on first use.
     for run in range(runs + 1):
         await bench.api.post_json("/api/services/tts/clear_cache", {})
@@ -43,6 +46,10 @@ async def measure(bench: Bench) -> None:
         transcripts.append(loop.transcript_after_end - STT_FINALISE_DELAY)
         first_audio.append(loop.first_audio_after_end - STT_FINALISE_DELAY - FIRST_AUDIO_DELAY)
         answer_urls.append(loop.answer_url_after_end - STT_FINALISE_DELAY)
+        session = bench.sim.stt_sessions[-1]
+        if session.close_stream_at is not None and session.finished_at is not None:
+            to_close_stream.append(session.close_stream_at - loop.ended_at)
+            from_finish.append(loop.ended_at + loop.transcript_after_end - session.finished_at)
     if await bench.api.get_state(kitchen.light_entity_id) != "on":
         raise BenchError("the voice loop did not turn the kitchen light on")
     bench.results["stt_final_after_end_ms"] = ms(percentile(transcripts, 0.5))
@@ -55,6 +62,8 @@ async def measure(bench: Bench) -> None:
         "voice_loop_first_audio_ms_each": [ms(value) for value in first_audio],
         # Where the wait goes: the answer's URL is handed out at tts-end; the rest is the GET.
         "tts_end_after_end_ms_each": [ms(value) for value in answer_urls],
+        "end_to_close_stream_at_service_ms_each": [ms(value) for value in to_close_stream],
+        "service_closed_to_stt_end_ms_each": [ms(value) for value in from_finish],
         "measured": "as a websocket client: the empty frame that ends the input stream to the "
         "stt-end event, and to the first body byte of the GET of the tts-end URL (MP3, as a "
         "satellite gets it); minus the simulator's STT finalisation delay "
