@@ -37,7 +37,10 @@ from custom_components.faseeh.client.stt import (
 )
 from simulator import DEFAULT_API_KEY, STT_FAULTS, FaseehSimulator
 
-FAST = SttTimeouts(connect=0.5, drain=0.5, keepalive=5.0)
+# Roomy enough for a loaded machine; the faults that stall get STALLS instead.
+FAST = SttTimeouts(connect=3.0, drain=3.0, keepalive=5.0)
+STALLS = SttTimeouts(connect=0.3, drain=0.3, keepalive=5.0)
+STALLING_FAULTS = {"stt_no_metadata", "stt_slow_drain"}
 CANARY = "CANARY-stt-0123456789abcdef"
 
 
@@ -153,11 +156,12 @@ async def test_a_pause_in_the_audio_is_bridged_with_keepalive_not_silence(
     stt = SpeechToTextClient(
         session, DEFAULT_API_KEY, faseeh_sim.url, timeouts=SttTimeouts(keepalive=0.05)
     )
-    faseeh_sim.config.stt.idle_timeout = 0.3
+    # Longer than the service's idle limit: without KeepAlive it would close the session.
+    faseeh_sim.config.stt.idle_timeout = 0.6
 
     async def paused() -> AsyncIterator[bytes]:
         yield tone(0.1)
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(0.9)
         yield tone(0.1)
 
     transcript = await stt.transcribe(paused(), SttOptions())
@@ -218,11 +222,12 @@ async def test_every_fault_is_its_own_error_without_the_key_anywhere(
     """Each failure has its error class; no log line, message or traceback shows the key."""
     faseeh_sim.config.api_keys = {CANARY}
     faseeh_sim.config.fault = fault
-    stt = SpeechToTextClient(session, CANARY, faseeh_sim.url, timeouts=FAST)
+    timeouts = STALLS if fault in STALLING_FAULTS else FAST
+    stt = SpeechToTextClient(session, CANARY, faseeh_sim.url, timeouts=timeouts)
     caplog.set_level(logging.DEBUG)
 
     with pytest.raises(FaseehError) as caught:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10):
             await stt.transcribe(chunks(tone(1.0)), SttOptions())
 
     assert type(caught.value) is STT_FAULT_ERRORS[fault]
@@ -302,7 +307,7 @@ async def run_script(
     """Transcribe half a second of audio against the script."""
     url = await scripted(script)
     stt = SpeechToTextClient(session, DEFAULT_API_KEY, url, timeouts=FAST)
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(10):
         return (await stt.transcribe(chunks(tone(0.5)), SttOptions())).text
 
 

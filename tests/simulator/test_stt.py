@@ -246,11 +246,11 @@ async def test_keepalive_keeps_an_idle_socket_open_and_silence_from_the_client_c
     http: aiohttp.ClientSession, faseeh_sim: FaseehSimulator
 ) -> None:
     """The idle timer counts audio and KeepAlive; without either the socket closes 1011."""
-    faseeh_sim.config.stt.idle_timeout = 0.3
+    faseeh_sim.config.stt.idle_timeout = 1.0
     listener = await connect(http, faseeh_sim)
     await listener.next_event()
     for _ in range(4):
-        await asyncio.sleep(0.15)
+        await asyncio.sleep(0.3)
         await listener.control({"type": "KeepAlive"})
     assert not listener.ws.closed
     assert await listener.until_closed() == 1011
