@@ -264,7 +264,7 @@ async def test_audio_too_far_ahead_of_real_time_is_closed_4008(
     faseeh_sim.config.stt.max_lead = 0.5
     listener = await connect(http, faseeh_sim)
     await listener.next_event()
-    await listener.send_audio(bytes(32000 * 2))
+    await listener.send_audio(bytes(32000 * 4))
 
     assert await listener.until_closed() == 4008
     assert listener.events[-1]["code"] == 4008
