@@ -1,4 +1,4 @@
-"""The simulated Munsit live speech-to-text socket, ``GET /api/v1/listen`` (faseeh-stt-api.md §2).
+"""The simulated Munsit live speech-to-text socket ``GET /api/v1/listen`` (docs/protocol.md §12).
 
 It cannot recognise speech: each turn is answered with the next transcript it was told. A turn
 starts at the first loud frame and ends after ``endpointing`` ms of received quiet audio, or at

@@ -380,7 +380,7 @@ async def test_each_close_code_without_an_error_event_is_mapped(
     reason: bytes,
     error_class: type[FaseehError],
 ) -> None:
-    """Close codes alone say what went wrong (§2.9); a normal close mid-audio is a loss."""
+    """Close codes alone say what went wrong (docs/protocol.md §12); early 1000 is a loss."""
     with pytest.raises(FaseehError) as caught:
         await run_script(scripted, session, close_with(code, reason))
     assert type(caught.value) is error_class

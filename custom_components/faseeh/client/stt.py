@@ -1,4 +1,4 @@
-"""Speech-to-text over Munsit's live ``/api/v1/listen`` WebSocket (faseeh-stt-api.md §2).
+"""Speech-to-text over Munsit's live ``/api/v1/listen`` WebSocket (docs/protocol.md §12).
 
 Audio is sent as it arrives, re-framed to whole-sample binary frames of 20-200 ms and never
 padded (the service bills every second it receives). When the caller's audio ends the client
@@ -47,10 +47,10 @@ STT_MODEL_ARABIC: Final = "munsit"
 STT_MODEL_CODE_SWITCHING: Final = "munsit-en-ar"
 STT_MODELS: Final = (STT_MODEL_ARABIC, STT_MODEL_CODE_SWITCHING)
 STT_SAMPLE_RATES: Final = (8000, 16000)
-# Every source accepts "ar" for both models; other spellings are disputed (§2.4, §9 Q2).
+# Every source accepts "ar" for both models; other spellings are disputed (docs/protocol.md §12).
 STT_LANGUAGE: Final = "ar"
 
-# The service's hotword limits (§2.4): entries, characters per entry, and no commas inside.
+# The service's hotword limits: entries, characters per entry, and no commas inside.
 MAX_HOTWORDS: Final = 200
 MAX_HOTWORD_LENGTH: Final = 40
 
@@ -408,7 +408,7 @@ class SpeechToTextClient:
                 raise pending_error or ConnectionLostError(
                     f"The connection to the speech service was lost ({type(message.data).__name__})"
                 )
-            # Binary frames, pings and pongs carry nothing for us (§2.7).
+            # Binary frames, pings and pongs carry nothing for us.
 
 
 def _check_options(options: SttOptions) -> None:
@@ -473,7 +473,7 @@ def _event_error(event: dict[str, Any]) -> FaseehError:
 
 
 def _error_for_code(code: int | None, text: str) -> FaseehError:
-    """The error of a close code or an Error event's code, refined by its message (§5.3)."""
+    """The error of a close code or an Error event's code, refined by its message."""
     lowered = text.lower()
     error_class: type[FaseehError]
     if code == _CLOSE_POLICY:
