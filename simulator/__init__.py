@@ -5,7 +5,7 @@ questions (for example every end-of-stream style of §4), so the client is teste
 """
 
 from .audio import deterministic_pcm, speech_pcm
-from .faults import FAULTS, STT_FAULTS
+from .faults import STT_FAULTS, TTS_FAULTS, Effect, Fault
 from .server import (
     DEFAULT_API_KEY,
     WS_PATH,
@@ -18,11 +18,13 @@ from .stt import LISTEN_PATH, ReceivedAudio, SttConfig, SttSession
 
 __all__ = [
     "DEFAULT_API_KEY",
-    "FAULTS",
     "LISTEN_PATH",
     "STT_FAULTS",
+    "TTS_FAULTS",
     "WS_PATH",
+    "Effect",
     "FaseehSimulator",
+    "Fault",
     "HttpRequest",
     "ReceivedAudio",
     "SimulatorConfig",

@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 
-from .faults import FAULTS
+from .faults import Fault
 from .server import FaseehSimulator, SimulatorConfig
 
 
@@ -18,7 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="TCP port (0 = any free port)")
     parser.add_argument(
         "--fault",
-        choices=sorted(FAULTS),
+        choices=sorted(Fault),
         metavar="NAME",
         help="fault to inject (see --list-faults)",
     )
@@ -62,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
     if args.list_faults:
-        width = max(map(len, FAULTS))
-        for name, description in FAULTS.items():
-            print(f"{name:<{width}}  {description}")
+        width = max(map(len, Fault))
+        for fault in Fault:
+            print(f"{fault:<{width}}  {fault.description}")
         return 0
     if args.chunk_bytes < 1:
         _parser().error("--chunk-bytes must be positive")

@@ -14,7 +14,7 @@ from aiohttp.typedefs import Handler
 
 from .audio import SpeechError, deterministic_pcm, pcm_to_wav, speech_pcm, split_chunks
 from .catalogue import ModelInfo, VoiceInfo, default_models, default_voices
-from .faults import FAULTS, MIDSTREAM_FAULTS
+from .faults import Fault
 from .stt import LISTEN_PATH, SttConfig, SttSession, serve_listen, shutdown_listener
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ class SimulatorConfig:
     accept_header_key: bool = True
     accept_init_key: bool = True
     error_shape: ErrorShape = "code"
+    # A Fault or its name.
     fault: str | None = None
     fault_after_chunks: int = 2
     voices: list[VoiceInfo] = field(default_factory=default_voices)
@@ -68,7 +69,7 @@ class SimulatorConfig:
 
     def __post_init__(self) -> None:
         """Reject an unknown fault name early."""
-        _check_fault(self.fault)
+        Fault.parse(self.fault)
 
 
 @dataclass
@@ -141,13 +142,6 @@ def _internal_error() -> ApiError:
 _SPEED_MESSAGE = "speed must be a number between 0.7 and 1.2"
 
 
-def _check_fault(fault: str | None) -> str | None:
-    """Return the fault, raising for a name that is not in FAULTS."""
-    if fault is not None and fault not in FAULTS:
-        raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
-    return fault
-
-
 def _number(value: object, name: str, low: float, high: float, default: float) -> float:
     """Validate an optional number within [low, high]."""
     if value is None:
@@ -158,18 +152,18 @@ def _number(value: object, name: str, low: float, high: float, default: float) -
     return float(value)
 
 
-def _fault_error(fault: str | None, model_id: object, voice_id: object) -> ApiError | None:
+def _fault_error(fault: Fault | None, model_id: object, voice_id: object) -> ApiError | None:
     """Return the error a request-level fault forces, if any."""
     match fault:
-        case "rate_limit":
+        case Fault.RATE_LIMIT:
             return _rate_limit_error()
-        case "unknown_voice":
+        case Fault.UNKNOWN_VOICE:
             return _voice_error(voice_id)
-        case "unknown_model":
+        case Fault.UNKNOWN_MODEL:
             return _model_error(model_id)
-        case "invalid_setting":
+        case Fault.INVALID_SETTING:
             return _invalid(_SPEED_MESSAGE)
-        case "internal_error":
+        case Fault.INTERNAL_ERROR:
             return _internal_error()
     return None
 
@@ -358,7 +352,7 @@ class _Connection:
         self.sample_rate = sample_rate
         self.initialized = True
         await self.send_json({"type": "connectionInitialized"})
-        if self.sim.fault == "malformed_json":
+        if self.sim.fault is Fault.MALFORMED_JSON:
             await self.ws.send_str('{"audio": "AAAA", "sampleRate": 24000, "isFinal": fal')
         return True
 
@@ -375,7 +369,7 @@ class _Connection:
         fault = self.sim.fault
         model_id = payload.get("model_id", DEFAULT_WS_MODEL)
         voice_id = payload.get("voice_id")
-        if fault == "invalid_key_frame":
+        if fault is Fault.INVALID_KEY_FRAME:
             raise _auth_error()
         if (error := _fault_error(fault, model_id, voice_id)) is not None:
             raise error
@@ -432,7 +426,7 @@ class _Connection:
         """Send one generation's audio and final frame, applying the current fault."""
         config = self.sim.config
         fault = self.sim.fault
-        if fault == "silent":
+        if fault is Fault.SILENT:
             await _wait_forever()
         if generation.text:
             await self._send_audio(generation, fault)
@@ -444,28 +438,32 @@ class _Connection:
             await self.close(WSCloseCode.OK)
             raise _SessionOverError
 
-    async def _send_audio(self, generation: _Generation, fault: str | None) -> None:
+    async def _send_audio(self, generation: _Generation, fault: Fault | None) -> None:
         """Send the audio frames of one generation with the configured pacing."""
         config = self.sim.config
-        if fault == "wallet_empty":
+        if fault is Fault.WALLET_EMPTY:
             await self._error_and_close(_wallet_error())
+        if fault is Fault.WALLET_EMPTY_THEN_DROP:
+            await self.send_error(_wallet_error())
+            self.abort()
+            raise _SessionOverError
         if config.first_audio_delay > 0:
             await asyncio.sleep(config.first_audio_delay)
-        if fault == "unknown_message_type":
+        if fault is Fault.UNKNOWN_MESSAGE_TYPE:
             await self.send_json(
                 {"type": "sessionStats", "charactersProcessed": len(generation.text)}
             )
         pcm = await self.sim.synthesize(generation.text, self.sample_rate, generation.start)
-        chunks = split_chunks(pcm, config.chunk_bytes, odd=fault == "odd_byte_chunks")
-        midstream = fault in MIDSTREAM_FAULTS
+        chunks = split_chunks(pcm, config.chunk_bytes, odd=fault is Fault.ODD_BYTE_CHUNKS)
+        midstream = fault is not None and fault.midstream
         for number, chunk in enumerate(chunks):
             if midstream and self.frames_sent >= config.fault_after_chunks:
                 await self._midstream_fault(fault)
             if number:
                 await self.sim.pace(len(chunks[number - 1]), self.sample_rate)
-            if number == 0 and fault == "binary_frame":
+            if number == 0 and fault is Fault.BINARY_FRAME:
                 await self.ws.send_bytes(chunk)
-            elif number == 0 and fault == "audio_not_base64":
+            elif number == 0 and fault is Fault.AUDIO_NOT_BASE64:
                 await self.send_json(
                     {"audio": "%%not*base64%%", "sampleRate": self.sample_rate, "isFinal": False}
                 )
@@ -480,13 +478,13 @@ class _Connection:
             # Audio shorter than fault_after_chunks frames still gets its fault.
             await self._midstream_fault(fault)
 
-    async def _midstream_fault(self, fault: str | None) -> None:
+    async def _midstream_fault(self, fault: Fault | None) -> None:
         """Apply drop_mid_audio, stall or wallet_empty_midstream."""
         match fault:
-            case "drop_mid_audio":
+            case Fault.DROP_MID_AUDIO:
                 self.abort()
                 raise _SessionOverError
-            case "stall":
+            case Fault.STALL:
                 await _wait_forever()
             case _:
                 await self._error_and_close(_wallet_error())
@@ -500,7 +498,9 @@ class _Connection:
 
 # The fault of the WebSocket connection being served: set in its handler, and so seen by the
 # generation worker the handler starts (tasks copy the context they are created in).
-_CONNECTION_FAULT: ContextVar[str | None] = ContextVar("faseeh_sim_connection_fault", default=None)
+_CONNECTION_FAULT: ContextVar[Fault | None] = ContextVar(
+    "faseeh_sim_connection_fault", default=None
+)
 
 
 class FaseehSimulator:
@@ -540,9 +540,9 @@ class FaseehSimulator:
         return f"ws://{HOST}:{self.port}{WS_PATH}"
 
     @property
-    def fault(self) -> str | None:
+    def fault(self) -> Fault | None:
         """Return the fault of the connection being served (or config.fault), validated."""
-        return _check_fault(_CONNECTION_FAULT.get() or self.config.fault)
+        return Fault.parse(_CONNECTION_FAULT.get() or self.config.fault)
 
     async def sessions_started(self, count: int, within: float = 2.0) -> bool:
         """Wait until ``count`` WebSocket sessions have reached the server; False on timeout."""
@@ -665,7 +665,7 @@ class FaseehSimulator:
     async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
         """Serve GET /api/v1/websocket/text-to-speech."""
         if self.connection_faults:
-            _CONNECTION_FAULT.set(_check_fault(self.connection_faults.popleft()))
+            _CONNECTION_FAULT.set(Fault.parse(self.connection_faults.popleft()))
         session = WsSession(
             query_key=request.query.get("x-api-key"),
             header_key=request.headers.get("x-api-key"),
@@ -685,12 +685,12 @@ class FaseehSimulator:
         """Authenticate the handshake, then run the socket."""
         config = self.config
         fault = self.fault
-        delay = SLOW_HANDSHAKE_DELAY if fault == "slow_handshake" else config.handshake_delay
+        delay = SLOW_HANDSHAKE_DELAY if fault is Fault.SLOW_HANDSHAKE else config.handshake_delay
         if delay > 0:
             await asyncio.sleep(delay)
-        if fault == "rate_limit_handshake":
+        if fault is Fault.RATE_LIMIT_HANDSHAKE:
             return _rest_error(_rate_limit_error())
-        if fault == "invalid_key_handshake":
+        if fault is Fault.INVALID_KEY_HANDSHAKE:
             return _rest_error(_auth_error())
         # A key on a channel the config refuses is ignored, as if it was not sent.
         handshake_key = next(
@@ -741,7 +741,7 @@ class FaseehSimulator:
 
     def _rest_auth_error(self, record: HttpRequest) -> ApiError | None:
         """Return the 401 error if the REST key is missing, wrong or faulted."""
-        if self.fault == "invalid_key_handshake" or record.api_key not in self.config.api_keys:
+        if self.fault is Fault.INVALID_KEY_HANDSHAKE or record.api_key not in self.config.api_keys:
             return _auth_error()
         return None
 
@@ -787,7 +787,7 @@ class FaseehSimulator:
             raise _invalid("Request body must be a JSON object")
         voice_id = body.get("voice_id")
         fault = self.fault
-        if fault == "wallet_empty":
+        if fault in (Fault.WALLET_EMPTY, Fault.WALLET_EMPTY_THEN_DROP):
             raise _wallet_error()
         if (error := _fault_error(fault, model_id, voice_id)) is not None:
             raise error

@@ -18,51 +18,56 @@ from custom_components.faseeh.client import (
     ServiceUnavailableError,
     VoiceNotFoundError,
 )
-from simulator import FAULTS, STT_FAULTS, FaseehSimulator, deterministic_pcm
+from simulator import TTS_FAULTS, Effect, FaseehSimulator, Fault, deterministic_pcm
 from simulator.server import ErrorShape, FinalStyle
 
 from .conftest import client_tasks, collect, pcm_of
 
 TEXT = "مرحبا بك في فصيح. كيف حالك؟ أنا بخير"
 
-# fault -> (exception, errorCode of the "code" shape, HTTP status)
-ERROR_FAULTS: dict[str, tuple[type[FaseehError], str | None, int | None]] = {
-    "invalid_key_handshake": (AuthenticationError, None, 401),
-    "invalid_key_frame": (AuthenticationError, "40101", None),
-    "wallet_empty": (InsufficientBalanceError, "40201", None),
-    "wallet_empty_midstream": (InsufficientBalanceError, "40201", None),
-    "rate_limit": (RateLimitError, "42901", None),
-    "rate_limit_handshake": (RateLimitError, None, 429),
-    "unknown_voice": (VoiceNotFoundError, "40402", None),
-    "unknown_model": (ModelNotFoundError, "40401", None),
-    "invalid_setting": (InvalidSettingsError, "40001", None),
-    "internal_error": (ServiceUnavailableError, "50001", None),
-    "drop_mid_audio": (ConnectionLostError, None, None),
-    "stall": (ServiceTimeoutError, None, None),
-    "malformed_json": (ProtocolError, None, None),
-    "audio_not_base64": (ProtocolError, None, None),
-    "binary_frame": (ProtocolError, None, None),
-    "slow_handshake": (ServiceTimeoutError, None, None),
+# The client's exception for each errorCode the simulator's faults report.
+SERVICE_ERRORS: dict[int, type[FaseehError]] = {
+    40001: InvalidSettingsError,
+    40101: AuthenticationError,
+    40201: InsufficientBalanceError,
+    40401: ModelNotFoundError,
+    40402: VoiceNotFoundError,
+    42901: RateLimitError,
+    50001: ServiceUnavailableError,
 }
-AUDIO_FAULTS = {"odd_byte_chunks", "unknown_message_type", "silent"}
-MIDSTREAM = {"wallet_empty_midstream", "drop_mid_audio", "stall"}
+# The client's exception for the faults that are not the service's own error.
+EFFECT_ERRORS: dict[Effect, type[FaseehError]] = {
+    Effect.CONNECTION_LOST: ConnectionLostError,
+    Effect.TIMEOUT: ServiceTimeoutError,
+    Effect.PROTOCOL_VIOLATION: ProtocolError,
+}
+FAILURES = [
+    fault
+    for fault in TTS_FAULTS
+    if fault.effect is Effect.SERVICE_ERROR or fault.effect in EFFECT_ERRORS
+]
+HARMLESS = [fault for fault in TTS_FAULTS if fault.effect is Effect.HARMLESS]
 
 
-def test_every_fault_is_covered() -> None:
-    """The tables here name every simulator fault exactly once."""
-    assert set(ERROR_FAULTS) | AUDIO_FAULTS == set(FAULTS) - STT_FAULTS
-    assert not set(ERROR_FAULTS) & AUDIO_FAULTS
+def expected_error(fault: Fault) -> tuple[type[FaseehError], str | None, int | None]:
+    """The exception, errorCode (of the "code" shape) and HTTP status a failure must give."""
+    if fault.error_code is None:
+        return EFFECT_ERRORS[fault.effect], None, None
+    error_class = SERVICE_ERRORS[fault.error_code]
+    if fault.handshake:
+        return error_class, None, fault.error_code // 100
+    return error_class, str(fault.error_code), None
 
 
 @pytest.mark.parametrize("error_shape", ["code", "message"])
-@pytest.mark.parametrize("fault", sorted(ERROR_FAULTS))
+@pytest.mark.parametrize("fault", FAILURES)
 async def test_fault_raises_the_right_error(
-    faseeh_sim: FaseehSimulator, client: FaseehClient, fault: str, error_shape: ErrorShape
+    faseeh_sim: FaseehSimulator, client: FaseehClient, fault: Fault, error_shape: ErrorShape
 ) -> None:
     """Each error fault maps to its exception in both error-frame shapes."""
     faseeh_sim.config.fault = fault
     faseeh_sim.config.error_shape = error_shape
-    error_class, code, status = ERROR_FAULTS[fault]
+    error_class, code, status = expected_error(fault)
     received: list[AudioChunk] = []
     with pytest.raises(FaseehError) as caught:
         await collect(client, TEXT, received)
@@ -74,15 +79,15 @@ async def test_fault_raises_the_right_error(
         assert error.error_code == code
     assert error.status == status
     # Audio came only for mid-stream faults, and is never retried over HTTP.
-    assert bool(received) == (fault in MIDSTREAM)
+    assert bool(received) == fault.midstream
     assert not faseeh_sim.http_requests
     assert not client_tasks()
     assert await faseeh_sim.all_sessions_closed()
 
 
-@pytest.mark.parametrize("fault", sorted(MIDSTREAM))
+@pytest.mark.parametrize("fault", [fault for fault in TTS_FAULTS if fault.midstream])
 async def test_midstream_audio_is_an_exact_prefix(
-    faseeh_sim: FaseehSimulator, client: FaseehClient, fault: str
+    faseeh_sim: FaseehSimulator, client: FaseehClient, fault: Fault
 ) -> None:
     """Audio yielded before a mid-stream fault is an exact prefix of the full audio."""
     faseeh_sim.config.fault = fault
@@ -94,10 +99,10 @@ async def test_midstream_audio_is_an_exact_prefix(
     assert deterministic_pcm(TEXT, 24000).startswith(pcm_of(received))
 
 
-@pytest.mark.parametrize("fault", ["odd_byte_chunks", "unknown_message_type"])
+@pytest.mark.parametrize("fault", HARMLESS)
 @pytest.mark.parametrize("final_style", ["end", "batch", "never"])
 async def test_benign_faults_give_exact_audio(
-    faseeh_sim: FaseehSimulator, client: FaseehClient, fault: str, final_style: FinalStyle
+    faseeh_sim: FaseehSimulator, client: FaseehClient, fault: Fault, final_style: FinalStyle
 ) -> None:
     """Odd-sized frames and unknown message types still give complete, exact audio."""
     faseeh_sim.config.fault = fault

@@ -9,7 +9,7 @@ import sys
 import aiohttp
 import pytest
 
-from simulator import DEFAULT_API_KEY, FAULTS
+from simulator import DEFAULT_API_KEY, Fault
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,10 +26,10 @@ def test_list_faults() -> None:
     )
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    assert len(lines) == len(FAULTS)
-    for line, (name, description) in zip(lines, FAULTS.items(), strict=True):
-        assert line.split()[0] == name
-        assert line.endswith(description)
+    assert len(lines) == len(Fault)
+    for line, fault in zip(lines, Fault, strict=True):
+        assert line.split()[0] == fault
+        assert line.endswith(fault.description)
 
 
 def test_unknown_fault_is_a_usage_error() -> None:

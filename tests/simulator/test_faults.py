@@ -1,4 +1,4 @@
-"""Every fault in FAULTS, observed over the raw WebSocket and REST API."""
+"""Every Fault, observed over the raw WebSocket and REST API."""
 
 import asyncio
 import base64
@@ -9,7 +9,7 @@ import json
 import aiohttp
 import pytest
 
-from simulator import FAULTS, STT_FAULTS, FaseehSimulator, deterministic_pcm
+from simulator import TTS_FAULTS, FaseehSimulator, Fault, deterministic_pcm
 
 from .helpers import (
     GREETING,
@@ -96,6 +96,17 @@ async def check_wallet_empty_midstream(sim: FaseehSimulator, http: aiohttp.Clien
     assert received.errors[0]["errorCode"] == 40201
     assert received.closed
     assert received.audio == deterministic_pcm(LONG, 24000)[: 2 * 4800]
+
+
+async def check_wallet_empty_then_drop(sim: FaseehSimulator, http: aiohttp.ClientSession) -> None:
+    """40201 before any audio, then the connection is gone without a close frame; REST 402."""
+    async with await _speak(http, sim) as ws:
+        received = await collect(ws, finals=None)
+    assert received.kinds() == ["error"]
+    assert received.errors[0]["errorCode"] == 40201
+    assert received.closed
+    assert received.close_code not in (1000, 1001)
+    assert await _rest_error(http, sim) == (402, "40201")
 
 
 async def check_rate_limit(sim: FaseehSimulator, http: aiohttp.ClientSession) -> None:
@@ -225,37 +236,38 @@ async def check_slow_handshake(sim: FaseehSimulator, http: aiohttp.ClientSession
             await http.ws_connect(ws_url(sim))
 
 
-FAULT_CHECKS: dict[str, Check] = {
-    "invalid_key_handshake": check_invalid_key_handshake,
-    "invalid_key_frame": check_invalid_key_frame,
-    "wallet_empty": check_wallet_empty,
-    "wallet_empty_midstream": check_wallet_empty_midstream,
-    "rate_limit": check_rate_limit,
-    "rate_limit_handshake": check_rate_limit_handshake,
-    "unknown_voice": check_unknown_voice,
-    "unknown_model": check_unknown_model,
-    "invalid_setting": check_invalid_setting,
-    "internal_error": check_internal_error,
-    "drop_mid_audio": check_drop_mid_audio,
-    "stall": check_stall,
-    "silent": check_silent,
-    "malformed_json": check_malformed_json,
-    "audio_not_base64": check_audio_not_base64,
-    "odd_byte_chunks": check_odd_byte_chunks,
-    "binary_frame": check_binary_frame,
-    "unknown_message_type": check_unknown_message_type,
-    "slow_handshake": check_slow_handshake,
+FAULT_CHECKS: dict[Fault, Check] = {
+    Fault.INVALID_KEY_HANDSHAKE: check_invalid_key_handshake,
+    Fault.INVALID_KEY_FRAME: check_invalid_key_frame,
+    Fault.WALLET_EMPTY: check_wallet_empty,
+    Fault.WALLET_EMPTY_MIDSTREAM: check_wallet_empty_midstream,
+    Fault.WALLET_EMPTY_THEN_DROP: check_wallet_empty_then_drop,
+    Fault.RATE_LIMIT: check_rate_limit,
+    Fault.RATE_LIMIT_HANDSHAKE: check_rate_limit_handshake,
+    Fault.UNKNOWN_VOICE: check_unknown_voice,
+    Fault.UNKNOWN_MODEL: check_unknown_model,
+    Fault.INVALID_SETTING: check_invalid_setting,
+    Fault.INTERNAL_ERROR: check_internal_error,
+    Fault.DROP_MID_AUDIO: check_drop_mid_audio,
+    Fault.STALL: check_stall,
+    Fault.SILENT: check_silent,
+    Fault.MALFORMED_JSON: check_malformed_json,
+    Fault.AUDIO_NOT_BASE64: check_audio_not_base64,
+    Fault.ODD_BYTE_CHUNKS: check_odd_byte_chunks,
+    Fault.BINARY_FRAME: check_binary_frame,
+    Fault.UNKNOWN_MESSAGE_TYPE: check_unknown_message_type,
+    Fault.SLOW_HANDSHAKE: check_slow_handshake,
 }
 
 
 def test_every_fault_has_a_check() -> None:
     """A new fault cannot be added without a test for it."""
-    assert FAULT_CHECKS.keys() == FAULTS.keys() - STT_FAULTS
-    assert all(description and "\n" not in description for description in FAULTS.values())
+    assert FAULT_CHECKS.keys() == set(TTS_FAULTS)
+    assert all(fault.description and "\n" not in fault.description for fault in Fault)
 
 
-@pytest.mark.parametrize("fault", [fault for fault in FAULTS if fault not in STT_FAULTS])
-async def test_fault(http: aiohttp.ClientSession, sim: FaseehSimulator, fault: str) -> None:
+@pytest.mark.parametrize("fault", TTS_FAULTS)
+async def test_fault(http: aiohttp.ClientSession, sim: FaseehSimulator, fault: Fault) -> None:
     """The fault behaves as the contract says."""
     sim.config.fault = fault
     await FAULT_CHECKS[fault](sim, http)

@@ -11,12 +11,12 @@ import contextlib
 import hashlib
 from pathlib import Path
 
-from simulator import FAULTS
+from simulator import Effect, Fault
 
 from ..context import FIRST_AUDIO_DELAY, Bench, wav_verdict
 
 # Faults the soak injects: every failure, not the two that clients must simply tolerate.
-SOAK_FAULTS = tuple(f for f in FAULTS if f not in {"odd_byte_chunks", "unknown_message_type"})
+SOAK_FAULTS = tuple(fault for fault in Fault if fault.effect is not Effect.HARMLESS)
 SOAK_FAULT_RATE = 0.2
 SOAK_TIMEOUTS = {"connect": 2.0, "first_audio": 2.0, "idle": 2.0, "final_grace": 1.0}
 
