@@ -8,6 +8,7 @@ from .audio import deterministic_pcm, speech_pcm
 from .faults import STT_FAULTS, TTS_FAULTS, Effect, Fault
 from .server import (
     DEFAULT_API_KEY,
+    FINAL_STYLES,
     WS_PATH,
     FaseehSimulator,
     HttpRequest,
@@ -18,6 +19,7 @@ from .stt import LISTEN_PATH, ReceivedAudio, SttConfig, SttSession
 
 __all__ = [
     "DEFAULT_API_KEY",
+    "FINAL_STYLES",
     "LISTEN_PATH",
     "STT_FAULTS",
     "TTS_FAULTS",

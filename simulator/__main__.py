@@ -7,7 +7,7 @@ import signal
 import sys
 
 from .faults import Fault
-from .server import FaseehSimulator, SimulatorConfig
+from .server import FINAL_STYLES, FaseehSimulator, SimulatorConfig
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--first-audio-delay", type=float, default=0.0, metavar="S")
     parser.add_argument("--realtime-factor", type=float, default=None, metavar="N")
     parser.add_argument("--chunk-bytes", type=int, default=4800, metavar="N")
-    parser.add_argument("--final-style", choices=["end", "batch", "never"], default="end")
+    parser.add_argument("--final-style", choices=FINAL_STYLES, default=FINAL_STYLES[0])
     parser.add_argument("--close-after-final", action="store_true")
     parser.add_argument(
         "--stt-transcript",

@@ -39,7 +39,16 @@ SLOW_HANDSHAKE_DELAY = 30.0
 _STOP_CLOSE_TIMEOUT = 1.0
 
 type AudioMode = Literal["deterministic", "speech"]
-type FinalStyle = Literal["end", "batch", "never"]
+type FinalStyle = Literal["batch", "end", "never", "inside", "duplicate"]
+# How the server marks the end of audio (docs/protocol.md, end of stream):
+#   batch      a final chunk ends each triggered generation (the documented flow);
+#   end        a final chunk only after the generation that ends the input (the flush);
+#   never      no final chunks at all;
+#   inside     as batch, and also a final on the audio frame that ends each batch of
+#              INSIDE_BATCH_FRAMES frames inside a generation, with more audio after it;
+#   duplicate  as batch, each final chunk sent twice.
+FINAL_STYLES: tuple[FinalStyle, ...] = ("batch", "end", "never", "inside", "duplicate")
+INSIDE_BATCH_FRAMES = 2
 type ErrorShape = Literal["code", "message"]
 
 
@@ -54,7 +63,7 @@ class SimulatorConfig:
     first_audio_delay: float = 0.0
     realtime_factor: float | None = None
     chunk_bytes: int = 4800
-    final_style: FinalStyle = "end"
+    final_style: FinalStyle = "batch"
     close_after_final: bool = False
     accept_query_key: bool = True
     accept_header_key: bool = True
@@ -431,9 +440,12 @@ class _Connection:
         if generation.text:
             await self._send_audio(generation, fault)
         style = config.final_style
-        send_final = style == "batch" or (style == "end" and generation.flush)
+        send_final = style in ("batch", "inside", "duplicate") or (
+            style == "end" and generation.flush
+        )
         if send_final:
-            await self.send_json({"audio": "", "sampleRate": self.sample_rate, "isFinal": True})
+            for _ in range(2 if style == "duplicate" else 1):
+                await self.send_json({"audio": "", "sampleRate": self.sample_rate, "isFinal": True})
         if config.close_after_final and generation.flush and (send_final or style == "never"):
             await self.close(WSCloseCode.OK)
             raise _SessionOverError
@@ -469,8 +481,14 @@ class _Connection:
                 )
             else:
                 audio = base64.b64encode(chunk).decode("ascii")
+                # "inside": the frame that ends a batch carries isFinal, more audio follows.
+                inside_final = (
+                    config.final_style == "inside"
+                    and (number + 1) % INSIDE_BATCH_FRAMES == 0
+                    and number + 1 < len(chunks)
+                )
                 await self.send_json(
-                    {"audio": audio, "sampleRate": self.sample_rate, "isFinal": False}
+                    {"audio": audio, "sampleRate": self.sample_rate, "isFinal": inside_final}
                 )
                 self.session.audio_bytes_sent += len(chunk)
             self.frames_sent += 1

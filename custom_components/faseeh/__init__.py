@@ -102,8 +102,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bo
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bool:
-    """Unload the STT and TTS entities."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    """Unload the STT and TTS entities and stop the client's background work."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.client.close()
+    return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> None:

@@ -58,6 +58,8 @@ async def async_get_config_entry_diagnostics(
             "error": record.error,
         }
     )
+    # Which transport speech takes (the WebSocket, or HTTP after a silent socket) and why.
+    diagnostics["speech_transport"] = data.client.transport.as_dict()
     diagnostics["recent_errors"] = [
         {
             "when": error.when.isoformat(),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass
 import logging
 from typing import Any, override
 
@@ -31,6 +30,7 @@ from .client import (
     FaseehError,
     InsufficientBalanceError,
     ModelNotFoundError,
+    SpeechRequest,
     VoiceNotFoundError,
     VoiceSettings,
 )
@@ -100,16 +100,6 @@ async def async_setup_entry(
 ) -> None:
     """Add the account's TTS entity."""
     async_add_entities([FaseehTTSEntity(entry)])
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechParameters:
-    """One request's voice, model and settings, validated."""
-
-    voice_id: str
-    model_id: str
-    settings: VoiceSettings
-    output_format: str
 
 
 class FaseehTTSEntity(TextToSpeechEntity):
@@ -195,18 +185,12 @@ class FaseehTTSEntity(TextToSpeechEntity):
         return TTSAudioResponse("wav", self._wav_stream(request.message_gen, parameters))
 
     async def _wav_stream(
-        self, message_gen: AsyncGenerator[str], parameters: SpeechParameters
+        self, message_gen: AsyncGenerator[str], parameters: SpeechRequest
     ) -> AsyncGenerator[bytes]:
         """Yield one streaming WAV header, then PCM as each frame arrives."""
         data = self._entry.runtime_data
         header_sent = False
-        speech = data.client.stream_speech(
-            _without_markup(message_gen),
-            voice_id=parameters.voice_id,
-            model_id=parameters.model_id,
-            settings=parameters.settings,
-            output_format=parameters.output_format,
-        )
+        speech = data.client.speak(_without_markup(message_gen), parameters)
         try:
             async with aclosing(speech):
                 async for chunk in speech:
@@ -219,10 +203,10 @@ class FaseehTTSEntity(TextToSpeechEntity):
             raise self._failure(err, parameters) from None
         if not header_sent:
             # An empty generator breaks HA's ffmpeg conversion; a header alone is valid audio.
-            yield streaming_wav_header(OUTPUT_FORMATS[parameters.output_format])
+            yield streaming_wav_header(parameters.sample_rate)
         clear_wallet_empty(self.hass, self._entry)
 
-    def _failure(self, err: FaseehError, parameters: SpeechParameters) -> HomeAssistantError:
+    def _failure(self, err: FaseehError, parameters: SpeechRequest) -> HomeAssistantError:
         """Record a failure, start whatever the user must do about it, and describe it."""
         self._entry.runtime_data.record_error(err)
         _LOGGER.debug("Synthesis failed: %s", err)
@@ -243,7 +227,7 @@ class FaseehTTSEntity(TextToSpeechEntity):
             },
         )
 
-    def _speech_parameters(self, options: Mapping[str, Any]) -> SpeechParameters:
+    def _speech_parameters(self, options: Mapping[str, Any]) -> SpeechRequest:
         """Validate the merged options of one request, with a translated error per problem."""
         voice_id = str(options.get(ATTR_VOICE) or DEFAULT_VOICE)
         model_id = str(options.get(CONF_MODEL) or DEFAULT_MODEL)
@@ -261,7 +245,7 @@ class FaseehTTSEntity(TextToSpeechEntity):
                 translation_placeholders={"model": model_id},
             )
         values = {option: _setting(options, option) for option in _SETTING_RANGES}
-        return SpeechParameters(
+        return SpeechRequest(
             voice_id=voice_id,
             model_id=model_id,
             settings=VoiceSettings(

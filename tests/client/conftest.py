@@ -17,8 +17,14 @@ from .fake_server import FakeFaseeh
 VOICE = "ar-hijazi-female-1"
 MODEL = "faseeh-v1-preview"
 # Small timeouts keep the suite fast; the simulator answers within milliseconds.
-FAST = Timeouts(connect=1.0, first_audio=0.8, idle=0.8, final_grace=0.2)
-TASK_NAMES = ("faseeh-ws-writer", "faseeh-ws-reader")
+FAST = Timeouts(connect=1.0, first_audio=0.8, idle=0.8, final_grace=0.2, socket_silence=0.5)
+TASK_NAMES = (
+    "faseeh-ws-writer",
+    "faseeh-ws-reader",
+    "faseeh-text-feed",
+    "faseeh-http-segment",
+    "faseeh-ws-probe",
+)
 
 
 @pytest.fixture

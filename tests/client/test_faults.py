@@ -18,7 +18,7 @@ from custom_components.faseeh.client import (
     ServiceUnavailableError,
     VoiceNotFoundError,
 )
-from simulator import TTS_FAULTS, Effect, FaseehSimulator, Fault, deterministic_pcm
+from simulator import FINAL_STYLES, TTS_FAULTS, Effect, FaseehSimulator, Fault, deterministic_pcm
 from simulator.server import ErrorShape, FinalStyle
 
 from .conftest import client_tasks, collect, pcm_of
@@ -100,7 +100,7 @@ async def test_midstream_audio_is_an_exact_prefix(
 
 
 @pytest.mark.parametrize("fault", HARMLESS)
-@pytest.mark.parametrize("final_style", ["end", "batch", "never"])
+@pytest.mark.parametrize("final_style", FINAL_STYLES)
 async def test_benign_faults_give_exact_audio(
     faseeh_sim: FaseehSimulator, client: FaseehClient, fault: Fault, final_style: FinalStyle
 ) -> None:

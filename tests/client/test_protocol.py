@@ -71,19 +71,24 @@ async def test_silent_socket_falls_back_to_http(
     faseeh_sim.config.fault = "silent"
     source = deltas_of(["مرحبا ب", "ك في فصيح. كي", "ف حالك؟ أنا بخير"]) if streamed else TEXT
     chunks = await collect(client, source, output_format="pcm_16000")
-    assert pcm_of(chunks) == deterministic_pcm(TEXT, 16000)
+    # One streaming POST per segment (a plain str is one segment), spoken in order.
+    requests = faseeh_sim.http_requests
+    assert len(requests) == (3 if streamed else 1)
+    assert "".join(request.json["text"] for request in requests) == TEXT
+    spoken = [deterministic_pcm(request.json["text"], 16000) for request in requests]
+    assert pcm_of(chunks) == b"".join(spoken)
     assert {chunk.sample_rate for chunk in chunks} == {16000}
-    [request] = faseeh_sim.http_requests
-    assert request.path == f"/api/v1/text-to-speech/{MODEL}"
-    assert request.api_key == DEFAULT_API_KEY
-    assert request.json == {
-        "voice_id": VOICE,
-        "text": TEXT,
-        "stability": 0.5,
-        "speed": 1.0,
-        "streaming": True,
-        "sample_rate": 16000,
-    }
+    for request in requests:
+        assert request.path == f"/api/v1/text-to-speech/{MODEL}"
+        assert request.api_key == DEFAULT_API_KEY
+        assert request.json == {
+            "voice_id": VOICE,
+            "text": request.json["text"],
+            "stability": 0.5,
+            "speed": 1.0,
+            "streaming": True,
+            "sample_rate": 16000,
+        }
     assert not client_tasks()
     assert await faseeh_sim.all_sessions_closed()
 
@@ -104,24 +109,22 @@ async def test_final_then_silence_completes_after_grace(session: aiohttp.ClientS
         source = deltas_of(["مرحبا بك. ", "كيف حالك؟"])
         chunks = await collect(fake_client(session, server), source)
     assert pcm_of(chunks) == deterministic_pcm(TWO_SENTENCES, 24000)
-    # Two generations (the second ends with its mark), the empty flush, one final.
-    assert [message["text"] for message in server.connections[0].texts] == [
-        "مرحبا بك. ",
-        "كيف حالك؟",
-        "",
-    ]
+    # Two generations (the second ends with its mark), then the flush, one final.
+    texts = server.connections[0].texts
+    assert "".join(str(message["text"]) for message in texts) == TWO_SENTENCES
+    assert [message.get("flush") for message in texts][-1] is True
 
 
 async def test_one_final_per_generation_completes_without_close(
     session: aiohttp.ClientSession,
 ) -> None:
-    """(b) as many isFinal frames as generations completes at once, whatever final_grace is."""
+    """As many isFinal frames as generations completes final_grace after the last, not idle."""
 
     async def script(conn: FakeConnection) -> None:
         await batch_script(conn, close=False)
 
     async with FakeFaseeh(script) as server:
-        client = fake_client(session, server, final_grace=30.0, idle=30.0)
+        client = fake_client(session, server, final_grace=0.2, idle=30.0)
         async with asyncio.timeout(3):
             chunks = await collect(client, deltas_of(SPLIT_TEXT))
     assert pcm_of(chunks) == deterministic_pcm(TEXT, 24000)
@@ -210,6 +213,7 @@ async def test_clean_close_before_the_flush_is_connection_lost(
 
     async def script(conn: FakeConnection) -> None:
         await conn.ws.receive()
+        await conn.send_audio(deterministic_pcm("مرحبا بك. ", 24000))
         await conn.ws.close()
 
     async with FakeFaseeh(script) as server:

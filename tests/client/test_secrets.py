@@ -7,7 +7,7 @@ import aiohttp
 import pytest
 
 from custom_components.faseeh.client import FaseehClient, FaseehError
-from simulator import TTS_FAULTS, FaseehSimulator, Fault
+from simulator import TTS_FAULTS, FaseehSimulator
 
 from .conftest import FAST, collect, deltas_of
 

@@ -12,7 +12,7 @@ from custom_components.faseeh.client import (
     InvalidSettingsError,
     VoiceSettings,
 )
-from simulator import DEFAULT_API_KEY, FaseehSimulator, deterministic_pcm
+from simulator import DEFAULT_API_KEY, FINAL_STYLES, FaseehSimulator, deterministic_pcm
 from simulator.server import FinalStyle
 
 from .conftest import MODEL, VOICE, client_tasks, collect, deltas_of, pcm_of
@@ -30,7 +30,7 @@ def _text_messages(sim: FaseehSimulator) -> list[dict[str, object]]:
     return [m for m in sim.ws_sessions[-1].messages if m.get("type") == "text"]
 
 
-@pytest.mark.parametrize("final_style", ["end", "batch", "never"])
+@pytest.mark.parametrize("final_style", FINAL_STYLES)
 @pytest.mark.parametrize("close_after_final", [False, True])
 @pytest.mark.parametrize("text", TEXTS)
 @pytest.mark.parametrize("streamed", [False, True], ids=["str", "deltas"])

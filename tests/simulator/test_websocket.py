@@ -256,6 +256,7 @@ async def test_text_is_buffered_until_trigger_or_flush(
     http: aiohttp.ClientSession, sim: FaseehSimulator
 ) -> None:
     """No audio is generated for text that was neither triggered nor flushed."""
+    sim.config.final_style = "end"  # one final, at the end of the input
     async with http.ws_connect(ws_url(sim)) as ws:
         await initialize(ws)
         await ws.send_json(text("مرحبا "))
@@ -299,6 +300,7 @@ async def test_deterministic_audio_is_byte_exact_however_text_is_batched(
     http: aiohttp.ClientSession, sim: FaseehSimulator, batching: str, output_format: str
 ) -> None:
     """The session's audio is deterministic_pcm(session.text, rate) for every batching."""
+    sim.config.final_style = "end"  # one final, at the end of the input
     rate = int(output_format.removeprefix("pcm_"))
     async with http.ws_connect(ws_url(sim)) as ws:
         await initialize(ws, output_format=output_format)
@@ -383,6 +385,7 @@ async def test_end_style_has_no_final_without_a_flush(
     http: aiohttp.ClientSession, sim: FaseehSimulator
 ) -> None:
     """try_trigger_generation alone never ends the input."""
+    sim.config.final_style = "end"  # one final, at the end of the input
     ws, _ = await _three_generations(http, sim, last_flush=False)
     async with ws:
         received = await collect(ws, finals=None, idle=0.3)
@@ -532,6 +535,7 @@ async def test_unthrottled_audio_is_much_faster_than_real_time(
     http: aiohttp.ClientSession, sim: FaseehSimulator
 ) -> None:
     """realtime_factor None sends 100 s of audio in well under a second."""
+    sim.config.final_style = "end"  # one final, at the end of the input
     long_text = GREETING * 125
     async with http.ws_connect(ws_url(sim)) as ws:
         await initialize(ws, output_format="pcm_8000")

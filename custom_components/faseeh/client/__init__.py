@@ -28,6 +28,7 @@ from .models import (
     STABILITY_RANGE,
     AudioChunk,
     Model,
+    SpeechRequest,
     Timeouts,
     Voice,
     VoiceSettings,
@@ -43,6 +44,7 @@ from .stt import (
     SttTimeouts,
     Transcript,
 )
+from .transport import Transport
 
 __all__ = [
     "DEFAULT_OUTPUT_FORMAT",
@@ -73,11 +75,13 @@ __all__ = [
     "SentenceTrigger",
     "ServiceTimeoutError",
     "ServiceUnavailableError",
+    "SpeechRequest",
     "SpeechToTextClient",
     "SttOptions",
     "SttTimeouts",
     "Timeouts",
     "Transcript",
+    "Transport",
     "Voice",
     "VoiceNotFoundError",
     "VoiceSettings",

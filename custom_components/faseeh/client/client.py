@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator
 from contextlib import aclosing, asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from functools import partial
 import json
 import logging
@@ -22,30 +21,31 @@ from urllib.parse import quote
 
 import aiohttp
 
+from .end_of_stream import Decision
 from .errors import (
     ConnectionLostError,
-    EmptyTextError,
     FaseehError,
     ProtocolError,
+    RateLimitError,
     ServiceTimeoutError,
     ServiceUnavailableError,
     VoiceNotFoundError,
     error_from_body,
     map_error,
 )
+from .feed import TextFeed
 from .frames import AudioFrame, ErrorFrame, Initialized, parse_frame
 from .models import (
     DEFAULT_OUTPUT_FORMAT,
     AudioChunk,
     Model,
+    SpeechRequest,
     Timeouts,
     Voice,
     VoiceSettings,
-    sample_rate_of,
-    validate_id,
-    validate_settings,
 )
 from .stream import WebSocket, WsSynthesis
+from .transport import Transport, TransportMemory
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,18 +53,14 @@ API_PATH: Final = "/api/v1"
 WS_PATH: Final = "/api/v1/websocket/text-to-speech"
 DEFAULT_SETTINGS: Final = VoiceSettings()
 DEFAULT_TIMEOUTS: Final = Timeouts()
+# A 429 before any audio of a segment is asked again this many times, after 0.25, 0.5, 1 s.
+RATE_LIMIT_RETRIES: Final = 3
+RATE_LIMIT_BACKOFF: Final = 0.25
+# What the background probe of a silent socket speaks (billed: a few characters per probe).
+SOCKET_PROBE_TEXT: Final = "مرحبا"
 
 _CONTENT_TYPE_RATE: Final = re.compile(r"rate=(\d+)")
 _dumps = partial(json.dumps, ensure_ascii=False)
-
-
-@dataclass(frozen=True, slots=True)
-class _SpeechRequest:
-    voice_id: str
-    model_id: str
-    settings: VoiceSettings
-    output_format: str
-    sample_rate: int
 
 
 class PcmAssembler:
@@ -109,6 +105,8 @@ class FaseehClient:
         self._base_url = base_url.rstrip("/")
         self._api_url = f"{self._base_url}{API_PATH}"
         self._ws_url = re.sub(r"^http", "ws", self._base_url) + WS_PATH
+        self._transport = TransportMemory()
+        self._probe: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         """Return a repr without the key."""
@@ -144,6 +142,11 @@ class FaseehClient:
 
     # Speech.
 
+    @property
+    def transport(self) -> TransportMemory:
+        """Which transport speech takes for this account, and why (for diagnostics)."""
+        return self._transport
+
     async def stream_speech(
         self,
         text: str | AsyncIterable[str],
@@ -155,30 +158,181 @@ class FaseehClient:
     ) -> AsyncGenerator[AudioChunk]:
         """Yield PCM16 audio for ``text`` (a str or an async iterable of deltas) as it arrives.
 
-        Uses the WebSocket; if the socket yields no audio at all, falls back to HTTP streaming
-        with the same voice and settings. Nothing is retried once audio has been yielded.
+        See ``speak``; this builds the SpeechRequest from its parts.
+        """
+        with self._scrubbed():
+            request = SpeechRequest(voice_id, model_id, settings, output_format)
+        async with aclosing(self.speak(text, request)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def speak(
+        self, text: str | AsyncIterable[str], request: SpeechRequest
+    ) -> AsyncGenerator[AudioChunk]:
+        """Yield PCM16 audio for ``text`` (a str or an async iterable of deltas) as it arrives.
+
+        Uses the WebSocket while it delivers audio for this account; if it stays silent (or
+        is lost before any audio), the text goes over HTTP streaming at once, one request per
+        segment, and so do later requests (transport.py). Nothing is retried once audio has
+        been yielded. Empty or invisible-only text is refused before any connection.
         Wrap in ``contextlib.aclosing``.
         """
         with self._scrubbed():
-            request = _speech_request(text, voice_id, model_id, settings, output_format)
-            pcm = PcmAssembler()
-            fallback_text: str | None = None
-            async with (
-                self._socket(request) as ws,
-                WsSynthesis(ws, text, self._timeouts) as synthesis,
-            ):
-                while (frame := await synthesis.next_audio()) is not None:
-                    if data := pcm.feed(frame.pcm):
-                        yield AudioChunk(data, frame.sample_rate or request.sample_rate)
-                if not pcm.total:
-                    fallback_text = await synthesis.collect_text()
-            pcm.finish()
-            if fallback_text is not None:
-                _LOGGER.debug("No audio on the WebSocket; falling back to HTTP streaming")
-                async with aclosing(self._stream_http(fallback_text, request)) as chunks:
-                    async for chunk in chunks:
-                        yield chunk
+            async with TextFeed(text) as feed:
+                await feed.wait_speakable()
+                handed_over = self._transport.transport is Transport.HTTP
+                if not handed_over:
+                    pcm = PcmAssembler()
+                    async with aclosing(self._speak_ws(feed, request, pcm)) as chunks:
+                        async for chunk in chunks:
+                            yield chunk
+                    handed_over = not pcm.total
+                if handed_over:
+                    async with aclosing(self._speak_http(feed, request)) as chunks:
+                        async for chunk in chunks:
+                            yield chunk
+                    self._maybe_probe_socket(request)
             _LOGGER.debug("Speech complete")
+
+    async def close(self) -> None:
+        """Stop a background probe of the socket (the config entry is unloading)."""
+        if (probe := self._probe) is not None:
+            probe.cancel()
+            await asyncio.gather(probe, return_exceptions=True)
+
+    async def _speak_ws(
+        self, feed: TextFeed, request: SpeechRequest, pcm: PcmAssembler
+    ) -> AsyncGenerator[AudioChunk]:
+        """Yield the socket's audio; yield nothing if the socket gives none (then HTTP speaks)."""
+        async with self._socket(request) as ws:
+            try:
+                async with WsSynthesis(ws, feed, self._timeouts) as synthesis:
+                    while (frame := await synthesis.next_audio()) is not None:
+                        if not pcm.total:
+                            self._transport.socket_delivered()
+                        if data := pcm.feed(frame.pcm):
+                            yield AudioChunk(data, frame.sample_rate or request.sample_rate)
+            except ConnectionLostError:
+                # Lost before any audio: an error frame may have been lost with the
+                # connection (a send into a closed socket resets it), so HTTP asks again.
+                if pcm.total:
+                    raise
+                lost = True
+            else:
+                lost = synthesis.outcome is Decision.LOST
+            # Leaving this block closes the socket: a silent socket's generation is abandoned
+            # before any HTTP audio flows, so it cannot complete and be billed.
+        pcm.finish()
+        if not pcm.total:
+            reason = (
+                "connection lost before any audio"
+                if lost
+                else f"no audio {self._timeouts.socket_silence:g} s after the first text"
+            )
+            _LOGGER.debug("WebSocket: %s; HTTP takes the text", reason)
+            self._transport.socket_failed(reason)
+
+    async def _speak_http(
+        self, feed: TextFeed, request: SpeechRequest
+    ) -> AsyncGenerator[AudioChunk]:
+        """Stream each segment with its own POST, the next one opened while audio flows."""
+        index = 0
+        ahead = self._open_segment(feed, index, request, _already_set())
+        try:
+            while (response := await ahead) is not None:
+                finished = asyncio.Event()
+                # At most one request ahead, opened while this one's audio still flows.
+                ahead = self._open_segment(feed, index + 1, request, finished)
+                try:
+                    async for chunk in self._read_http_audio(response, request):
+                        yield chunk
+                finally:
+                    response.release()
+                    finished.set()
+                index += 1
+        finally:
+            ahead.cancel()
+            for result in await asyncio.gather(ahead, return_exceptions=True):
+                if isinstance(result, aiohttp.ClientResponse):
+                    result.release()
+
+    def _open_segment(
+        self, feed: TextFeed, index: int, request: SpeechRequest, previous: asyncio.Event
+    ) -> asyncio.Task[aiohttp.ClientResponse | None]:
+        """Start the POST of segment ``index`` (None once the text has no more segments)."""
+        return asyncio.create_task(
+            self._post_segment(feed, index, request, previous), name="faseeh-http-segment"
+        )
+
+    async def _post_segment(
+        self, feed: TextFeed, index: int, request: SpeechRequest, previous: asyncio.Event
+    ) -> aiohttp.ClientResponse | None:
+        if (segment := await feed.segment(index)) is None:
+            return None
+        retries = 0
+        while True:
+            try:
+                return await self._send_request(
+                    "POST",
+                    f"/text-to-speech/{quote(request.model_id, safe='')}",
+                    limit=self._timeouts.connect + self._timeouts.first_audio,
+                    json_body={
+                        "voice_id": request.voice_id,
+                        "text": segment,
+                        "stability": request.settings.stability,
+                        "speed": request.settings.speed,
+                        "streaming": True,
+                        "sample_rate": request.sample_rate,
+                    },
+                )
+            except RateLimitError:
+                # Nothing of this segment was spoken, so asking again bills nothing twice.
+                # While our own previous request still streams, the limit may be ours: wait
+                # for it without counting a retry.
+                if not previous.is_set():
+                    await previous.wait()
+                    continue
+                if retries >= RATE_LIMIT_RETRIES:
+                    raise
+                await asyncio.sleep(RATE_LIMIT_BACKOFF * 2**retries)
+                retries += 1
+
+    async def _read_http_audio(
+        self, response: aiohttp.ClientResponse, request: SpeechRequest
+    ) -> AsyncGenerator[AudioChunk]:
+        """Yield the whole samples of one streamed HTTP response."""
+        rate = _content_type_rate(response.headers.get("Content-Type", "")) or request.sample_rate
+        pcm = PcmAssembler()
+        read_timeout = self._timeouts.first_audio
+        while data := await self._read_chunk(response, read_timeout):
+            read_timeout = self._timeouts.idle
+            if whole := pcm.feed(data):
+                yield AudioChunk(whole, rate)
+        pcm.finish()
+        _LOGGER.debug("HTTP stream complete: %d bytes at %d Hz", pcm.total, rate)
+
+    def _maybe_probe_socket(self, request: SpeechRequest) -> None:
+        """Try the socket again in the background, at most once per retry period."""
+        if not self._transport.probe_due() or self._probe is not None:
+            return
+        self._transport.probe_started()
+        self._probe = asyncio.create_task(self._probe_socket(request), name="faseeh-ws-probe")
+        self._probe.add_done_callback(self._probe_finished)
+
+    def _probe_finished(self, task: asyncio.Task[None]) -> None:
+        self._probe = None
+        if not task.cancelled() and (error := task.exception()) is not None:
+            _LOGGER.debug("The socket probe failed: %s", type(error).__name__)
+
+    async def _probe_socket(self, request: SpeechRequest) -> None:
+        """Speak a short probe text on the socket; its audio is thrown away."""
+        with self._scrubbed():
+            async with TextFeed(SOCKET_PROBE_TEXT) as feed:
+                pcm = PcmAssembler()
+                async with aclosing(self._speak_ws(feed, request, pcm)) as chunks:
+                    async for _ in chunks:
+                        pass
+        _LOGGER.debug("Socket probe: %s", self._transport.choice.reason)
 
     # Internals.
 
@@ -200,7 +354,7 @@ class FaseehClient:
         )
 
     @asynccontextmanager
-    async def _socket(self, request: _SpeechRequest) -> AsyncIterator[WebSocket]:
+    async def _socket(self, request: SpeechRequest) -> AsyncIterator[WebSocket]:
         """Open the WebSocket, send initConnection, await connectionInitialized; close at exit."""
         _LOGGER.debug("Connecting to %s", self._ws_url)
         try:
@@ -221,7 +375,7 @@ class FaseehClient:
             await ws.close()
             _LOGGER.debug("WebSocket closed (code %s)", ws.close_code)
 
-    async def _initialize(self, ws: WebSocket, request: _SpeechRequest) -> None:
+    async def _initialize(self, ws: WebSocket, request: SpeechRequest) -> None:
         settings = request.settings
         init: dict[str, Any] = {
             "type": "initConnection",
@@ -248,30 +402,6 @@ class FaseehClient:
             ) from None
         _LOGGER.debug("Connection initialized")
 
-    async def _stream_http(self, text: str, request: _SpeechRequest) -> AsyncGenerator[AudioChunk]:
-        """Stream ``text`` with POST /text-to-speech/{model_id} (docs/protocol.md §5)."""
-        body = {
-            "voice_id": request.voice_id,
-            "text": text,
-            "stability": request.settings.stability,
-            "speed": request.settings.speed,
-            "streaming": True,
-            "sample_rate": request.sample_rate,
-        }
-        path = f"/text-to-speech/{quote(request.model_id, safe='')}"
-        limit = self._timeouts.connect + self._timeouts.first_audio
-        async with self._request("POST", path, json_body=body, limit=limit) as response:
-            rate = _content_type_rate(response.headers.get("Content-Type", ""))
-            rate = rate or request.sample_rate
-            pcm = PcmAssembler()
-            read_timeout = self._timeouts.first_audio
-            while data := await self._read_chunk(response, read_timeout):
-                read_timeout = self._timeouts.idle
-                if whole := pcm.feed(data):
-                    yield AudioChunk(whole, rate)
-            pcm.finish()
-            _LOGGER.debug("HTTP stream complete: %d bytes at %d Hz", pcm.total, rate)
-
     async def _read_chunk(self, response: aiohttp.ClientResponse, seconds: float) -> bytes:
         try:
             async with asyncio.timeout(seconds):
@@ -296,6 +426,24 @@ class FaseehClient:
         not_found: type[FaseehError] = VoiceNotFoundError,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Send a REST request; yield the 200 response, raise the mapped error otherwise."""
+        response = await self._send_request(
+            method, path, limit=limit, json_body=json_body, not_found=not_found
+        )
+        try:
+            yield response
+        finally:
+            response.release()
+
+    async def _send_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        limit: float,
+        json_body: dict[str, Any] | None = None,
+        not_found: type[FaseehError] = VoiceNotFoundError,
+    ) -> aiohttp.ClientResponse:
+        """Send a REST request; return the 200 response (the caller releases it)."""
         url = f"{self._api_url}{path}"
         _LOGGER.debug("%s %s", method, url)
         try:
@@ -309,11 +457,11 @@ class FaseehClient:
                 )
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
             raise self._transport_error(err, "connecting to") from None
+        _LOGGER.debug("HTTP %d from %s %s", response.status, method, url)
+        if response.status == 200:
+            return response
         try:
-            _LOGGER.debug("HTTP %d from %s %s", response.status, method, url)
-            if response.status != 200:
-                raise await self._response_error(response, not_found)
-            yield response
+            raise await self._response_error(response, not_found)
         finally:
             response.release()
 
@@ -351,23 +499,6 @@ class FaseehClient:
         if not isinstance(data, list):
             raise ProtocolError(f"GET {path} did not return a list")
         return data
-
-
-def _speech_request(
-    text: str | AsyncIterable[str],
-    voice_id: str,
-    model_id: str,
-    settings: VoiceSettings,
-    output_format: str,
-) -> _SpeechRequest:
-    """Validate a speech request (before any I/O)."""
-    if isinstance(text, str) and not text.strip():
-        raise EmptyTextError("text is empty")
-    validate_id("voice_id", voice_id)
-    validate_id("model_id", model_id)
-    validate_settings(settings)
-    sample_rate = sample_rate_of(output_format)
-    return _SpeechRequest(voice_id, model_id, settings, output_format, sample_rate)
 
 
 async def _read_init_reply(ws: WebSocket) -> bool:
@@ -441,3 +572,9 @@ def _parse_model(item: object) -> Model | None:
         name=_optional_str(item.get("model_name")) or _optional_str(item.get("name")) or model_id,
         cost_per_character=cost_per_character,
     )
+
+
+def _already_set() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event

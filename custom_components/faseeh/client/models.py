@@ -64,22 +64,47 @@ class Timeouts:
     """Timeouts in seconds (docs/protocol.md §10: the service publishes none of its own).
 
     connect: TCP connect, WebSocket handshake and connectionInitialized (HTTP: response headers).
-    first_audio: from the first generation trigger to the first audio; then the HTTP fallback.
+    first_audio: the longest wait for the first audio of an HTTP request.
     idle: longest silence between messages once audio started and the whole text was sent.
     final_grace: after an isFinal frame, how long silence means "complete"; also the time
         allowed for the WebSocket closing handshake.
+    socket_silence: no audio on the WebSocket this long after the first trigger means the
+        socket is silent: the text goes over HTTP at once, and so do the next requests.
     """
 
     connect: float = 10.0
     first_audio: float = 10.0
     idle: float = 10.0
     final_grace: float = 1.0
+    socket_silence: float = 1.5
 
     def __post_init__(self) -> None:
         """Reject timeouts that are not positive."""
-        for name in ("connect", "first_audio", "idle", "final_grace"):
+        for name in ("connect", "first_audio", "idle", "final_grace", "socket_silence"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechRequest:
+    """One request's voice, model, settings and output format; validated when it is made."""
+
+    voice_id: str
+    model_id: str
+    settings: VoiceSettings = VoiceSettings()
+    output_format: str = DEFAULT_OUTPUT_FORMAT
+
+    def __post_init__(self) -> None:
+        """Raise InvalidSettingsError for a missing id, a setting out of range or a format."""
+        validate_id("voice_id", self.voice_id)
+        validate_id("model_id", self.model_id)
+        validate_settings(self.settings)
+        sample_rate_of(self.output_format)
+
+    @property
+    def sample_rate(self) -> int:
+        """The sample rate of the output format."""
+        return OUTPUT_FORMATS[self.output_format]
 
 
 def _check_range(name: str, value: float, bounds: tuple[float, float]) -> None:

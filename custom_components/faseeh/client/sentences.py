@@ -60,12 +60,12 @@ class SentenceTrigger:
         for match in _BOUNDARY.finditer(self._buffer):
             if match.end() > self._max_chars:
                 break
-            if _speakable(self._buffer[: match.end()]):
+            if speakable(self._buffer[: match.end()]):
                 return match.end()
         if (
             len(self._buffer) <= self._max_chars
             and _END_BOUNDARY.search(self._buffer)
-            and _speakable(self._buffer)
+            and speakable(self._buffer)
         ):
             return len(self._buffer)
         if len(self._buffer) < self._max_chars:
@@ -74,13 +74,13 @@ class SentenceTrigger:
 
     def _cap(self) -> int:
         cut = self._buffer.rfind(" ", 0, self._max_chars)
-        if cut > 0 and _speakable(self._buffer[:cut]):
+        if cut > 0 and speakable(self._buffer[:cut]):
             return cut + 1
         return self._max_chars
 
 
-def _speakable(segment: str) -> bool:
-    """True when a segment holds a letter or a digit, not only marks and spaces."""
+def speakable(segment: str) -> bool:
+    """True when a text holds a letter or a digit, not only marks, spaces or invisible marks."""
     return any(character.isalnum() for character in segment)
 
 
