@@ -124,7 +124,9 @@ async def speak(client: FaseehClient, text: str | AsyncIterator[str]) -> bytes:
 async def misclassified_errors(repetitions: int = 50, concurrency: int = 20) -> dict[str, int]:
     """For every failure fault, ``repetitions`` multi-sentence texts and as many delta streams.
 
-    Returns the number of requests per fault that did not raise the expected error class.
+    Returns the number of requests per fault that raised another error class than the
+    fault's. Complete audio is not a misreported error: a socket lost before any audio hands
+    the text to HTTP, which may speak it (REST is not faulted for every socket fault).
     """
     wrong: dict[str, int] = {}
     with simulator_in_thread(SimulatorConfig()) as sim:
@@ -140,7 +142,7 @@ async def misclassified_errors(repetitions: int = 50, concurrency: int = 20) -> 
                         await speak(client, llm_deltas(MESSAGE) if streamed else MESSAGE)
                     except FaseehError as err:
                         return type(err) is expected_error(fault)
-                    return False
+                    return True
 
             results = await asyncio.gather(
                 *(one(streamed) for streamed in (False, True) for _ in range(repetitions))
@@ -179,7 +181,10 @@ async def final_styles_byte_exact() -> dict[str, bool]:
                     sim.config.close_after_final = close
                     for name, source in _sources():
                         key = f"{style}{'+close' if close else ''}/{name}"
-                        exact[key] = await speak(client, source()) == expected
+                        try:
+                            exact[key] = await speak(client, source()) == expected
+                        except FaseehError:
+                            exact[key] = False
     return exact
 
 

@@ -296,10 +296,12 @@ async def test_a_socket_that_never_speaks_falls_back_to_http_streaming(
 
     audio = await fetch_speech(hass_client, GREETING, {"preferred_format": "wav"})
 
-    assert wav_pcm(audio, 24000) == deterministic_pcm(GREETING, 24000)
-    assert [request.path for request in faseeh_sim.http_requests] == [
-        "/api/v1/text-to-speech/faseeh-v1-preview"
-    ]
+    # One streaming POST per sentence, spoken in order.
+    requests = faseeh_sim.http_requests
+    assert "".join(request.json["text"] for request in requests) == GREETING
+    assert {request.path for request in requests} == {"/api/v1/text-to-speech/faseeh-v1-preview"}
+    spoken = [deterministic_pcm(request.json["text"], 24000) for request in requests]
+    assert wav_pcm(audio, 24000) == b"".join(spoken)
 
 
 async def test_a_per_call_voice_overrides_the_default(

@@ -1,0 +1,106 @@
+"""The speech path as a user meets it: errors never misreported, a silent socket, empty text."""
+
+import asyncio
+
+import pytest
+
+from custom_components.faseeh.client import (
+    EmptyTextError,
+    FaseehClient,
+    SpeechRequest,
+    Transport,
+)
+from custom_components.faseeh.client.transport import TransportMemory
+from scripts.speech_bench import FAILURES, misclassified_errors
+from simulator import FaseehSimulator, Fault
+
+from .conftest import MODEL, VOICE, client_tasks, collect, deltas_of
+
+REQUEST = SpeechRequest(VOICE, MODEL)
+INVISIBLE = " \t\n\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u2066\u2069\ufeff "
+
+
+async def test_no_failure_is_ever_reported_as_another(socket_enabled: None) -> None:
+    """Every failure fault, 50 multi-sentence texts and 50 delta streams: the right error."""
+    wrong = await misclassified_errors(repetitions=50)
+    assert set(wrong) == set(FAILURES)
+    assert {fault: count for fault, count in wrong.items() if count} == {}
+
+
+async def test_a_silent_socket_hands_over_at_once_and_later_requests_skip_it(
+    faseeh_sim: FaseehSimulator, client: FaseehClient
+) -> None:
+    """The first request falls back to HTTP; the next one opens no socket at all."""
+    faseeh_sim.config.fault = Fault.SILENT
+    first = await collect(client, deltas_of(["مرحبا بك. ", "كيف حالك؟"]))
+    assert first
+    assert len(faseeh_sim.ws_sessions) == 1
+    assert str(client.transport.transport) == Transport.HTTP
+    assert client.transport.as_dict()["reason"] == "no audio 0.5 s after the first text"
+    second = await collect(client, "مرحبا بك في فصيح")
+    assert second
+    assert len(faseeh_sim.ws_sessions) == 1
+    assert not client_tasks()
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["str", "deltas"])
+@pytest.mark.parametrize("text", ["", "   ", INVISIBLE, "،.؟!"])
+async def test_empty_or_invisible_text_is_refused_before_any_connection(
+    faseeh_sim: FaseehSimulator, client: FaseehClient, text: str, streamed: bool
+) -> None:
+    """Nothing to speak: EmptyTextError, no socket, no HTTP request, nothing billed."""
+    source = deltas_of(list(text)) if streamed else text
+    with pytest.raises(EmptyTextError):
+        await collect(client, source)
+    assert not faseeh_sim.ws_sessions
+    assert not faseeh_sim.http_requests
+    assert not client_tasks()
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        """Start at zero."""
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        """The current time."""
+        return self.now
+
+
+def test_the_socket_is_probed_again_at_most_every_thirty_minutes() -> None:
+    """After a silent socket: HTTP, and a probe only once 30 minutes passed since the last."""
+    clock = Clock()
+    memory = TransportMemory(clock=clock)
+    assert memory.transport is Transport.WEBSOCKET
+    assert not memory.probe_due()
+    memory.socket_failed("silent")
+    assert memory.as_dict()["transport"] == "http"
+    clock.now = 1799.0
+    assert not memory.probe_due()
+    clock.now = 1800.0
+    assert memory.probe_due()
+    memory.probe_started()
+    assert not memory.probe_due()
+    clock.now = 1900.0
+    memory.socket_delivered()
+    assert memory.transport is Transport.WEBSOCKET
+    assert memory.as_dict() == {
+        "transport": "websocket",
+        "reason": "delivers",
+        "seconds_since": 0.0,
+    }
+
+
+async def test_a_consumer_that_stops_reading_closes_socket_and_tasks(
+    faseeh_sim: FaseehSimulator, client: FaseehClient
+) -> None:
+    """Closing the generator after the first chunk closes the socket and ends every task."""
+    faseeh_sim.config.realtime_factor = 1.0
+    speech = client.speak(deltas_of(["مرحبا بك في فصيح. ", "كيف حالك؟"]), REQUEST)
+    assert (await anext(speech)).pcm
+    await speech.aclose()
+    assert not client_tasks()
+    assert await faseeh_sim.all_sessions_closed()
+    await asyncio.sleep(0)
