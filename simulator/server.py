@@ -247,17 +247,24 @@ class _Connection:
         self.worker_closing = False
         self.queue: asyncio.Queue[_Generation | None] = asyncio.Queue()
         self.worker: asyncio.Task[None] | None = None
+        self.reader: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         """Read client messages until the socket closes, then clean up the worker."""
         self.worker = asyncio.create_task(self._work(), name="faseeh-sim-generation")
+        self.reader = asyncio.create_task(self._read(), name="faseeh-sim-reader")
         try:
-            async for message in self.ws:
-                if not await self._on_message(message):
-                    break
+            await asyncio.wait({self.reader})
         finally:
             self.session.closed = True
             await self._finish_worker()
+            await _stop_task(self.reader)
+
+    async def _read(self) -> None:
+        """Handle client messages until the socket closes or a handler says stop."""
+        async for message in self.ws:
+            if not await self._on_message(message):
+                break
 
     async def _finish_worker(self) -> None:
         """Let a closing worker finish its close, otherwise cancel it."""
@@ -306,8 +313,16 @@ class _Connection:
             )
 
     async def close(self, code: int = WSCloseCode.OK) -> None:
-        """Close the socket from the worker; the reader loop then ends on its own."""
+        """Close the socket from the worker, waiting for the client's close frame.
+
+        The reader stops first: a close() that interrupts a waiting receive() drops the TCP
+        connection at once, and the client's close reply then meets a closed socket, which
+        resets the connection and can destroy audio the client has not read yet.
+        """
         self.worker_closing = True
+        if self.reader is not None and self.reader is not asyncio.current_task():
+            self.reader.cancel()
+            await asyncio.wait({self.reader})
         await self.ws.close(code=code)
 
     async def _fail(self, error: ApiError) -> bool:

@@ -117,8 +117,8 @@ def test_decision_at_a_time(events: list[Event], now: float, decision: Decision)
         ([Trigger(0), Audio(1)], True, Decision.LOST),
         ([Trigger(0), Flush(0), Audio(1)], False, Decision.LOST),
         (BATCH[:6], False, Decision.LOST),
-        # Without a close frame right after the final that ended every generation: the end.
-        ([*BATCH, Final(6)], False, Decision.COMPLETE),
+        # Without a close frame even right after the last final: audio may be unread.
+        ([*BATCH, Final(6)], False, Decision.LOST),
     ],
 )
 def test_decision_at_a_close(events: list[Event], clean: bool, decision: Decision) -> None:

@@ -16,8 +16,7 @@ a final never ends the stream by itself; it only shortens the wait:
 - after the flush, ``idle`` of silence that does not follow a final is a stall (an error: audio
   that stopped is never reported as complete);
 - no audio within ``first_audio`` of the first trigger means the socket is silent;
-- any close before the flush, or without a close frame, is a lost connection (unless it
-  follows a final that ended every generation).
+- any close before the flush, or without a close frame, is a lost connection.
 """
 
 from __future__ import annotations
@@ -90,13 +89,10 @@ class EndOfStream:
     def closed(self, *, clean: bool) -> Decision:
         """The socket closed; ``clean`` when a close frame with a normal code came.
 
-        A server that closes right after its last final can lose its close frame to a reset
-        (our closing handshake meets a closed socket), so an abnormal close after a final
-        that ended every generation is the end too.
+        A close without its close frame is never the end, even right after a final: the
+        connection may have been reset with audio still unread.
         """
-        if self.flushed and (clean or self._every_generation_ended()):
-            return Decision.COMPLETE
-        return Decision.LOST
+        return Decision.COMPLETE if clean and self.flushed else Decision.LOST
 
     def _every_generation_ended(self) -> bool:
         return self._final_is_last and self.ended_generations >= self.generations
