@@ -44,9 +44,10 @@ from simulator import (
 
 REQUEST: Final = SpeechRequest("ar-hijazi-female-1", "faseeh-v1-preview")
 MESSAGE: Final = "مرحبا بك في فصيح. كيف حالك اليوم؟ أنا بخير، شكرا لك! إلى اللقاء."
-# Short waits: a stalled or silent socket costs this much per request, not the defaults.
+# Waits long enough for a loaded machine, short enough that the faults that wait (a stall,
+# a slow handshake) cost seconds: every request of a fault runs at once.
 FAULT_TIMEOUTS: Final = Timeouts(
-    connect=0.5, first_audio=0.5, idle=0.3, final_grace=0.2, socket_silence=0.3
+    connect=3.0, first_audio=3.0, idle=2.0, final_grace=0.2, socket_silence=2.0
 )
 STYLE_TIMEOUTS: Final = Timeouts(connect=2.0, first_audio=2.0, idle=2.0, final_grace=0.2)
 
@@ -121,7 +122,7 @@ async def speak(client: FaseehClient, text: str | AsyncIterator[str]) -> bytes:
         return b"".join([chunk.pcm async for chunk in client.speak(text, REQUEST)])
 
 
-async def misclassified_errors(repetitions: int = 50, concurrency: int = 20) -> dict[str, int]:
+async def misclassified_errors(repetitions: int = 50, concurrency: int = 100) -> dict[str, int]:
     """For every failure fault, ``repetitions`` multi-sentence texts and as many delta streams.
 
     Returns the number of requests per fault that raised another error class than the

@@ -42,6 +42,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="what speech-to-text answers, one per turn (repeatable; default شغل ضوء المطبخ)",
     )
+    parser.add_argument(
+        "--max-sessions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="at most N syntheses at once per key; more get 42901",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="close a WebSocket that received nothing for S seconds",
+    )
     parser.add_argument("--list-faults", action="store_true", help="print every fault and exit")
     return parser
 
@@ -76,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         chunk_bytes=args.chunk_bytes,
         final_style=args.final_style,
         close_after_final=args.close_after_final,
+        max_sessions=args.max_sessions,
+        idle_timeout=args.idle_timeout,
         fault=args.fault,
     )
     if args.api_keys:

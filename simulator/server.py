@@ -72,6 +72,11 @@ class SimulatorConfig:
     # A Fault or its name.
     fault: str | None = None
     fault_after_chunks: int = 2
+    # At most this many syntheses at once per API key (WS sessions and REST requests); more
+    # are refused with 42901. None: no limit.
+    max_sessions: int | None = None
+    # A WebSocket that receives nothing from the client for this long is closed (code 1000).
+    idle_timeout: float | None = None
     voices: list[VoiceInfo] = field(default_factory=default_voices)
     models: list[ModelInfo] = field(default_factory=default_models)
     stt: SttConfig = field(default_factory=SttConfig)
@@ -248,6 +253,8 @@ class _Connection:
         self.queue: asyncio.Queue[_Generation | None] = asyncio.Queue()
         self.worker: asyncio.Task[None] | None = None
         self.reader: asyncio.Task[None] | None = None
+        self.slot_key: str | None = None
+        self.generating = False
 
     async def run(self) -> None:
         """Read client messages until the socket closes, then clean up the worker."""
@@ -259,12 +266,25 @@ class _Connection:
             self.session.closed = True
             await self._finish_worker()
             await _stop_task(self.reader)
+            if self.slot_key is not None:
+                self.sim.release_slot(self.slot_key)
 
     async def _read(self) -> None:
-        """Handle client messages until the socket closes or a handler says stop."""
-        async for message in self.ws:
+        """Handle client messages until the socket closes, idles out or a handler says stop."""
+        idle = self.sim.config.idle_timeout
+        while True:
+            try:
+                message = await self.ws.receive(timeout=idle)
+            except TimeoutError:
+                if self.generating or not self.queue.empty():
+                    continue
+                _LOGGER.debug("Closing a socket idle for %g s", idle)
+                await self.ws.close(code=WSCloseCode.OK, message=b"idle timeout")
+                return
+            if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                return
             if not await self._on_message(message):
-                break
+                return
 
     async def _finish_worker(self) -> None:
         """Let a closing worker finish its close, otherwise cancel it."""
@@ -371,6 +391,10 @@ class _Connection:
         self.session.init = payload
         try:
             sample_rate = self._validate_init(payload)
+            key = self.session.query_key or self.session.header_key or payload.get("x_api_key")
+            if not self.sim.take_slot(str(key)):
+                raise _rate_limit_error()
+            self.slot_key = str(key)
         except ApiError as error:
             return await self._fail(error)
         self.sample_rate = sample_rate
@@ -434,7 +458,9 @@ class _Connection:
         """Process generations strictly in order until closed."""
         try:
             while (generation := await self.queue.get()) is not None:
+                self.generating = True
                 await self._generate(generation)
+                self.generating = False
             await self.close(WSCloseCode.OK)
         except _SessionOverError:
             pass
@@ -554,6 +580,7 @@ class FaseehSimulator:
         self._url: str | None = None
         self._connections: set[_Connection] = set()
         self._handlers: set[asyncio.Task[Any]] = set()
+        self._active: dict[str, int] = {}
 
     @property
     def url(self) -> str:
@@ -571,6 +598,18 @@ class FaseehSimulator:
     def ws_url(self) -> str:
         """Return the WebSocket URL without a key."""
         return f"ws://{HOST}:{self.port}{WS_PATH}"
+
+    def take_slot(self, key: str) -> bool:
+        """Count a synthesis for ``key``; False when max_sessions are already running."""
+        limit = self.config.max_sessions
+        if limit is not None and self._active.get(key, 0) >= limit:
+            return False
+        self._active[key] = self._active.get(key, 0) + 1
+        return True
+
+    def release_slot(self, key: str) -> None:
+        """A synthesis of ``key`` ended."""
+        self._active[key] -= 1
 
     @property
     def fault(self) -> Fault | None:
@@ -803,6 +842,18 @@ class FaseehSimulator:
             )
         except ApiError as error:
             return _rest_error(error)
+        key = str(record.api_key)
+        if not self.take_slot(key):
+            return _rest_error(_rate_limit_error())
+        try:
+            return await self._synthesize_rest(request, text, sample_rate, streaming=streaming)
+        finally:
+            self.release_slot(key)
+
+    async def _synthesize_rest(
+        self, request: web.Request, text: str, sample_rate: int, *, streaming: bool
+    ) -> web.StreamResponse:
+        """Answer a valid synthesis request: streamed PCM or a WAV file."""
         if streaming:
             return await self._stream_tts(request, text, sample_rate)
         if self.config.first_audio_delay > 0:

@@ -20,7 +20,10 @@ from .helpers import (
     generation_tasks,
     init_message,
     initialize,
+    is_final,
+    post_tts,
     text,
+    tts_body,
     wait_for,
     ws_url,
 )
@@ -363,6 +366,10 @@ def _audio_runs(kinds: list[str]) -> list[str]:
         ("end", ["audio", "final"]),
         ("batch", ["audio", "final", "audio", "final", "audio", "final"]),
         ("never", ["audio"]),
+        (
+            "duplicate",
+            ["audio", "final", "final", "audio", "final", "final", "audio", "final", "final"],
+        ),
     ],
 )
 async def test_final_styles(
@@ -379,6 +386,71 @@ async def test_final_styles(
     assert _audio_runs(received.kinds()) == expected
     assert received.audio == deterministic_pcm("".join(SENTENCES), 24000)
     assert all(f == {"audio": "", "sampleRate": 24000, "isFinal": True} for f in received.finals)
+
+
+async def test_inside_style_marks_batches_inside_a_generation_as_final(
+    http: aiohttp.ClientSession, sim: FaseehSimulator
+) -> None:
+    """inside: audio frames that end a batch carry isFinal, and more audio follows them."""
+    sim.config.final_style = "inside"
+    async with await http.ws_connect(ws_url(sim)) as ws:
+        await initialize(ws)
+        await ws.send_json(text(GREETING, trigger=True, flush=True))
+        received = await collect(ws, finals=None, idle=0.3)
+    kinds = received.kinds()
+    inner = [
+        index for index, frame in enumerate(received.frames) if is_final(frame) and frame["audio"]
+    ]
+    assert inner
+    assert all("audio" in kinds[index + 1 :] for index in inner)
+    assert kinds[-1] == "final"
+    assert received.audio == deterministic_pcm(GREETING, 24000)
+
+
+async def test_max_sessions_refuses_one_more_synthesis_with_42901(
+    http: aiohttp.ClientSession, sim: FaseehSimulator
+) -> None:
+    """With max_sessions 1, a second socket and a REST synthesis get 42901 while one is open."""
+    sim.config.max_sessions = 1
+    async with await http.ws_connect(ws_url(sim)) as first:
+        await initialize(first)
+        async with await http.ws_connect(ws_url(sim)) as second:
+            await second.send_json(init_message())
+            refused = await collect(second, finals=None)
+        status, _, body = await post_tts(http, sim, tts_body())
+    assert refused.errors[0]["errorCode"] == 42901
+    assert (status, json.loads(body)["errorCode"]) == (429, "42901")
+    # Once the first socket is gone, a new one is accepted.
+    await wait_for(lambda: sim.ws_sessions[0].closed)
+    async with await http.ws_connect(ws_url(sim)) as third:
+        await initialize(third)
+
+
+async def test_idle_timeout_closes_an_unused_socket(
+    http: aiohttp.ClientSession, sim: FaseehSimulator
+) -> None:
+    """A socket that receives nothing for idle_timeout is closed normally by the server."""
+    sim.config.idle_timeout = 0.2
+    async with await http.ws_connect(ws_url(sim)) as ws:
+        await initialize(ws)
+        received = await collect(ws, finals=None)
+    assert received.closed
+    assert received.close_code == 1000
+    assert received.frames == []
+
+
+async def test_idle_timeout_spares_a_socket_that_is_speaking(
+    http: aiohttp.ClientSession, sim: FaseehSimulator
+) -> None:
+    """Generating audio is not idleness: the whole audio arrives, then the socket closes."""
+    sim.config.idle_timeout = 0.2
+    sim.config.realtime_factor = 4.0  # 1.6 s of audio takes 0.4 s, longer than the timeout
+    async with await http.ws_connect(ws_url(sim)) as ws:
+        await initialize(ws)
+        await ws.send_json(text(GREETING, trigger=True, flush=True))
+        received = await collect(ws, finals=None)
+    assert received.audio == deterministic_pcm(GREETING, 24000)
+    assert received.closed
 
 
 async def test_end_style_has_no_final_without_a_flush(
@@ -399,6 +471,10 @@ async def test_end_style_has_no_final_without_a_flush(
         ("end", ["audio", "final"]),
         ("batch", ["audio", "final", "audio", "final", "audio", "final"]),
         ("never", ["audio"]),
+        (
+            "duplicate",
+            ["audio", "final", "final", "audio", "final", "final", "audio", "final", "final"],
+        ),
     ],
 )
 async def test_close_after_final(
