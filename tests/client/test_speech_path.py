@@ -7,14 +7,16 @@ import pytest
 from custom_components.faseeh.client import (
     EmptyTextError,
     FaseehClient,
+    RateLimitError,
     SpeechRequest,
     Transport,
 )
+from custom_components.faseeh.client.client import RATE_LIMIT_RETRIES
 from custom_components.faseeh.client.transport import TransportMemory
 from scripts.speech_bench import FAILURES, misclassified_errors
-from simulator import FaseehSimulator, Fault
+from simulator import FaseehSimulator, Fault, deterministic_pcm
 
-from .conftest import MODEL, VOICE, client_tasks, collect, deltas_of
+from .conftest import MODEL, VOICE, client_tasks, collect, deltas_of, pcm_of
 
 REQUEST = SpeechRequest(VOICE, MODEL)
 INVISIBLE = " \t\n\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u2066\u2069\ufeff "
@@ -104,3 +106,56 @@ async def test_a_consumer_that_stops_reading_closes_socket_and_tasks(
     assert not client_tasks()
     assert await faseeh_sim.all_sessions_closed()
     await asyncio.sleep(0)
+
+
+SEGMENTS = ["مرحبا بك في فصيح. ", "كيف حالك اليوم؟ ", "أنا بخير شكرا لك!"]
+
+
+def spoken_over_http(sim: FaseehSimulator) -> bytes:
+    """The audio the simulator's HTTP requests spoke, in the order they arrived."""
+    return b"".join(deterministic_pcm(request.json["text"], 24000) for request in sim.http_requests)
+
+
+async def test_http_speaks_each_segment_in_order_while_the_next_is_prepared(
+    faseeh_sim: FaseehSimulator, client: FaseehClient
+) -> None:
+    """After a silent socket: one POST per segment, audio in order, whole samples only."""
+    faseeh_sim.config.fault = Fault.SILENT
+    faseeh_sim.config.first_audio_delay = 0.2
+    faseeh_sim.config.chunk_bytes = 4801
+    chunks = await collect(client, deltas_of(SEGMENTS))
+    assert [request.json["text"] for request in faseeh_sim.http_requests] == SEGMENTS
+    assert pcm_of(chunks) == spoken_over_http(faseeh_sim)
+    assert all(len(chunk.pcm) % 2 == 0 for chunk in chunks)
+    assert not client_tasks()
+
+
+async def test_http_waits_for_its_own_request_under_a_concurrency_limit(
+    faseeh_sim: FaseehSimulator, client: FaseehClient
+) -> None:
+    """With one synthesis allowed per key, the request opened ahead waits its turn."""
+    faseeh_sim.config.fault = Fault.SILENT
+    faseeh_sim.config.max_sessions = 1
+    faseeh_sim.config.realtime_factor = 20.0
+    await collect(client, "مرحبا")  # learn that the socket is silent
+    faseeh_sim.reset_records()
+    chunks = await collect(client, deltas_of(SEGMENTS))
+    # Refused requests are recorded too: each segment was asked for, some more than once.
+    assert {request.json["text"] for request in faseeh_sim.http_requests} == set(SEGMENTS)
+    assert len(faseeh_sim.http_requests) > len(SEGMENTS)
+    assert pcm_of(chunks) == b"".join(deterministic_pcm(segment, 24000) for segment in SEGMENTS)
+    assert not faseeh_sim.ws_sessions
+
+
+async def test_a_rate_limit_that_does_not_lift_is_the_error_after_bounded_retries(
+    faseeh_sim: FaseehSimulator, client: FaseehClient
+) -> None:
+    """429 before any audio is asked again a few times, then reported as the rate limit."""
+    faseeh_sim.config.fault = Fault.SILENT
+    await collect(client, "مرحبا")  # learn that the socket is silent
+    faseeh_sim.config.fault = Fault.RATE_LIMIT
+    faseeh_sim.reset_records()
+    with pytest.raises(RateLimitError):
+        await collect(client, "مرحبا بك في فصيح")
+    assert len(faseeh_sim.http_requests) == 1 + RATE_LIMIT_RETRIES
+    assert not faseeh_sim.ws_sessions
