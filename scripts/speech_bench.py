@@ -45,9 +45,9 @@ from simulator import (
 REQUEST: Final = SpeechRequest("ar-hijazi-female-1", "faseeh-v1-preview")
 MESSAGE: Final = "مرحبا بك في فصيح. كيف حالك اليوم؟ أنا بخير، شكرا لك! إلى اللقاء."
 # Waits long enough for a loaded machine, short enough that the faults that wait (a stall,
-# a slow handshake) cost seconds: every request of a fault runs at once.
+# a slow handshake) cost seconds: their requests all run at once, the others ten at a time.
 FAULT_TIMEOUTS: Final = Timeouts(
-    connect=3.0, first_audio=3.0, idle=2.0, final_grace=0.2, socket_silence=2.0
+    connect=5.0, first_audio=5.0, idle=2.0, final_grace=0.2, socket_silence=3.0
 )
 STYLE_TIMEOUTS: Final = Timeouts(connect=2.0, first_audio=2.0, idle=2.0, final_grace=0.2)
 
@@ -122,7 +122,7 @@ async def speak(client: FaseehClient, text: str | AsyncIterator[str]) -> bytes:
         return b"".join([chunk.pcm async for chunk in client.speak(text, REQUEST)])
 
 
-async def misclassified_errors(repetitions: int = 50, concurrency: int = 100) -> dict[str, int]:
+async def misclassified_errors(repetitions: int = 50) -> dict[str, int]:
     """For every failure fault, ``repetitions`` multi-sentence texts and as many delta streams.
 
     Returns the number of requests per fault that raised another error class than the
@@ -133,7 +133,7 @@ async def misclassified_errors(repetitions: int = 50, concurrency: int = 100) ->
     with simulator_in_thread(SimulatorConfig()) as sim:
         for fault in FAILURES:
             sim.config.fault = fault
-            limit = asyncio.Semaphore(concurrency)
+            limit = asyncio.Semaphore(2 * repetitions if fault.effect is Effect.TIMEOUT else 10)
 
             async def one(
                 streamed: bool, fault: Fault = fault, limit: asyncio.Semaphore = limit

@@ -34,6 +34,7 @@ from .client import (
     VoiceNotFoundError,
     VoiceSettings,
 )
+from .client.abandon import ClosedWithConsumer
 from .client.errors import (
     AccessDeniedError,
     ConnectionLostError,
@@ -182,7 +183,9 @@ class FaseehTTSEntity(TextToSpeechEntity):
     async def async_stream_tts_audio(self, request: TTSAudioRequest) -> TTSAudioResponse:
         """Start speaking at once; text deltas are forwarded while audio streams back."""
         parameters = self._speech_parameters(request.options)
-        return TTSAudioResponse("wav", self._wav_stream(request.message_gen, parameters))
+        stream = self._wav_stream(request.message_gen, parameters)
+        # HA's ffmpeg writer abandons a stream it cannot write without closing it.
+        return TTSAudioResponse("wav", ClosedWithConsumer(stream))
 
     async def _wav_stream(
         self, message_gen: AsyncGenerator[str], parameters: SpeechRequest

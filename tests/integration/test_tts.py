@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncGenerator
 import contextlib
+import gc
 from http import HTTPStatus
 import logging
 from pathlib import Path
@@ -485,3 +486,29 @@ async def test_markdown_from_an_llm_is_not_read_out(
     spoken = " الطقس\nمشمس و25 درجة."
     assert faseeh_sim.ws_sessions[-1].text == spoken
     assert wav_pcm(audio, 24000) == deterministic_pcm(spoken, 24000)
+
+
+async def test_a_stream_that_ffmpeg_abandons_closes_its_socket_at_once(
+    hass: HomeAssistant, faseeh_sim: FaseehSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HA's ffmpeg failing mid-stream leaves no socket, no task and no shutdown traceback."""
+    faseeh_sim.config.realtime_factor = 2.0
+    stream = tts.async_create_stream(hass, ENTITY_ID, "ar", {"preferred_format": "xyz"})
+    stream.async_set_message(GREETING)
+    # HA reports the broken ffmpeg pipe as it is.
+    with pytest.raises((HomeAssistantError, ConnectionResetError)):
+        async for _ in stream.async_stream_result():
+            pass
+    del stream
+    gc.collect()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await faseeh_sim.all_sessions_closed()
+    client_tasks = [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name().startswith("faseeh-") and not task.get_name().startswith("faseeh-sim")
+    ]
+    assert not client_tasks
+    await hass.async_stop()
+    assert "athrow" not in caplog.text
+    assert "Task was destroyed" not in caplog.text

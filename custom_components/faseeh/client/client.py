@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from .abandon import ClosedWithConsumer
 from .end_of_stream import Decision
 from .errors import (
     ConnectionLostError,
@@ -147,7 +148,7 @@ class FaseehClient:
         """Which transport speech takes for this account, and why (for diagnostics)."""
         return self._transport
 
-    async def stream_speech(
+    def stream_speech(
         self,
         text: str | AsyncIterable[str],
         *,
@@ -158,15 +159,27 @@ class FaseehClient:
     ) -> AsyncGenerator[AudioChunk]:
         """Yield PCM16 audio for ``text`` (a str or an async iterable of deltas) as it arrives.
 
-        See ``speak``; this builds the SpeechRequest from its parts.
+        See ``speak``; this builds the SpeechRequest from its parts (validated when iterated).
         """
+        return ClosedWithConsumer(
+            self._speak_parts(text, voice_id, model_id, settings, output_format)
+        )
+
+    async def _speak_parts(
+        self,
+        text: str | AsyncIterable[str],
+        voice_id: str,
+        model_id: str,
+        settings: VoiceSettings,
+        output_format: str,
+    ) -> AsyncGenerator[AudioChunk]:
         with self._scrubbed():
             request = SpeechRequest(voice_id, model_id, settings, output_format)
-        async with aclosing(self.speak(text, request)) as chunks:
+        async with aclosing(self._speak(text, request)) as chunks:
             async for chunk in chunks:
                 yield chunk
 
-    async def speak(
+    def speak(
         self, text: str | AsyncIterable[str], request: SpeechRequest
     ) -> AsyncGenerator[AudioChunk]:
         """Yield PCM16 audio for ``text`` (a str or an async iterable of deltas) as it arrives.
@@ -175,8 +188,14 @@ class FaseehClient:
         is lost before any audio), the text goes over HTTP streaming at once, one request per
         segment, and so do later requests (transport.py). Nothing is retried once audio has
         been yielded. Empty or invisible-only text is refused before any connection.
-        Wrap in ``contextlib.aclosing``.
+        Wrap in ``contextlib.aclosing``; a consumer task that ends without closing it closes
+        it at once (abandon.py).
         """
+        return ClosedWithConsumer(self._speak(text, request))
+
+    async def _speak(
+        self, text: str | AsyncIterable[str], request: SpeechRequest
+    ) -> AsyncGenerator[AudioChunk]:
         with self._scrubbed():
             async with TextFeed(text) as feed:
                 await feed.wait_speakable()
