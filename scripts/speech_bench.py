@@ -95,11 +95,13 @@ def simulator_in_thread(config: SimulatorConfig) -> Iterator[FaseehSimulator]:
     thread = threading.Thread(target=loop.run_forever, name="faseeh-sim", daemon=True)
     thread.start()
     sim = FaseehSimulator(config)
-    asyncio.run_coroutine_threadsafe(sim.start(), loop).result(10)
     try:
-        yield sim
+        asyncio.run_coroutine_threadsafe(sim.start(), loop).result(10)
+        try:
+            yield sim
+        finally:
+            asyncio.run_coroutine_threadsafe(sim.stop(), loop).result(10)
     finally:
-        asyncio.run_coroutine_threadsafe(sim.stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()

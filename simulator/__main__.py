@@ -3,10 +3,12 @@
 import argparse
 import asyncio
 import logging
+from pathlib import Path
 import signal
 import sys
 
 from .faults import Fault
+from .profile import config_from_report
 from .server import FINAL_STYLES, FaseehSimulator, SimulatorConfig
 
 
@@ -56,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="close a WebSocket that received nothing for S seconds",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="REPORT",
+        help="behave as ./scripts/live-check found the live service (live-report.json)",
+    )
     parser.add_argument("--list-faults", action="store_true", help="print every fault and exit")
     return parser
 
@@ -98,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         config.api_keys = set(args.api_keys)
     if args.stt_transcripts:
         config.stt.transcripts = list(args.stt_transcripts)
+    if args.profile is not None:
+        config = config_from_report(args.profile, config)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     asyncio.run(_serve(config))
     return 0
