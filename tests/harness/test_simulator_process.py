@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.simulator_process import config_from_json, config_to_json
-from simulator import FAULTS, SimulatorConfig
+from simulator import Fault, SimulatorConfig
 
 
 def test_every_switch_survives_the_trip_to_the_child_process() -> None:
@@ -15,7 +15,7 @@ def test_every_switch_survives_the_trip_to_the_child_process() -> None:
         realtime_factor=2.0,
         final_style="batch",
         accept_query_key=False,
-        fault=sorted(FAULTS)[0],
+        fault=sorted(Fault)[0],
         fault_after_chunks=3,
     )
     config.voices = config.voices[:1]

@@ -242,14 +242,15 @@ class FaseehClient:
             # Leaving this block closes the socket: a silent socket's generation is abandoned
             # before any HTTP audio flows, so it cannot complete and be billed.
         pcm.finish()
-        if not pcm.total:
-            reason = (
-                "connection lost before any audio"
-                if lost
-                else f"no audio {self._timeouts.socket_silence:g} s after the first text"
-            )
-            _LOGGER.debug("WebSocket: %s; HTTP takes the text", reason)
-            self._transport.socket_failed(reason)
+        if pcm.total:
+            return
+        if lost:
+            # This text goes over HTTP; the socket is not given up for a connection lost once.
+            _LOGGER.debug("WebSocket lost before any audio; HTTP takes the text")
+            return
+        reason = f"no audio {self._timeouts.socket_silence:g} s after the first text"
+        _LOGGER.debug("WebSocket: %s; HTTP takes this text and the next ones", reason)
+        self._transport.socket_failed(reason)
 
     async def _speak_http(
         self, feed: TextFeed, request: SpeechRequest
