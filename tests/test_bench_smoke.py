@@ -32,6 +32,10 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "soak_500_hangs": int,
     "soak_500_unexpected_errors": int,
     "soak_500_truncated_cached": int,
+    "misclassified_errors": int,
+    "silent_ws_first_audio_s_first": (int, float),
+    "silent_ws_first_audio_s_next": (int, float),
+    "final_styles_byte_exact": bool,
 }
 
 
@@ -71,4 +75,6 @@ def test_quick_bench_reports_every_key(tmp_path: Path) -> None:
     assert results["soak_500_hangs"] == 0
     assert results["soak_500_unexpected_errors"] == 0
     assert results["soak_500_truncated_cached"] == 0
+    assert results["misclassified_errors"] == 0
+    assert results["final_styles_byte_exact"] is True
     assert "first_audio_overhead_ms_p50" in out  # the table was printed

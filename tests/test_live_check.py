@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.bench_lib.speech_path import simulator_in_thread
 from scripts.live_check import CHARACTERS, main, run_battery
-from scripts.speech_bench import simulator_in_thread
 from simulator import DEFAULT_API_KEY, FINAL_STYLES, FaseehSimulator, Fault, SimulatorConfig
 from simulator.profile import config_from_report
 

@@ -72,10 +72,12 @@ class Sizes:
     soak_runs: int
     soak_concurrency: int
     warmup: int
+    # Requests per failure fault and input kind in the speech phase's misreported-error count.
+    speech_repetitions: int
 
 
-FULL = Sizes(60, 50, 4, 2000, 3, 5, 1000, 500, 8, 5)
-QUICK = Sizes(3, 5, 1, 200, 1, 1, 20, 20, 4, 1)
+FULL = Sizes(60, 50, 4, 2000, 3, 5, 1000, 500, 8, 5, 50)
+QUICK = Sizes(3, 5, 1, 200, 1, 1, 20, 20, 4, 1, 2)
 
 
 class Bench:

@@ -43,6 +43,10 @@ GOALS: dict[str, list[tuple[str, Check]]] = {
     "soak_500_hangs": [("0", _at_most(0))],
     "soak_500_unexpected_errors": [("0", _at_most(0))],
     "soak_500_truncated_cached": [("0", _at_most(0))],
+    "misclassified_errors": [("0", _at_most(0))],
+    "silent_ws_first_audio_s_first": [("<= 2.0", _at_most(2.0))],
+    "silent_ws_first_audio_s_next": [("<= 0.3", _at_most(0.3))],
+    "final_styles_byte_exact": [("true", lambda results, key: results[key] is True)],
 }
 
 

@@ -13,7 +13,7 @@ from custom_components.faseeh.client import (
 )
 from custom_components.faseeh.client.client import RATE_LIMIT_RETRIES
 from custom_components.faseeh.client.transport import TransportMemory
-from scripts.speech_bench import FAILURES, misclassified_errors
+from scripts.bench_lib.speech_path import FAILURES, misclassified_errors
 from simulator import FaseehSimulator, Fault, deterministic_pcm
 
 from .conftest import MODEL, VOICE, client_tasks, collect, deltas_of, pcm_of

@@ -9,7 +9,7 @@ the table, one entry in ``report.GOALS``.
 from collections.abc import Awaitable, Callable
 
 from ..context import Bench
-from . import concurrent, leaks, llm, overhead, soak, throughput, voice, warmup
+from . import concurrent, leaks, llm, overhead, soak, speech, throughput, voice, warmup
 
 type Phase = Callable[[Bench], Awaitable[None]]
 
@@ -22,6 +22,7 @@ PHASES: dict[str, Phase] = {
     "voice": voice.measure,
     "leaks": leaks.measure,
     "soak": soak.measure,
+    "speech": speech.measure,
 }
 # Every run starts with it: the first requests pay for imports and connection set-up.
 ALWAYS = "warmup"

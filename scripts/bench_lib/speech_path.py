@@ -1,6 +1,7 @@
-"""The speech path's bench phase: misreported errors, a silent socket, every final style.
+"""The speech path's measurements: misreported errors, a silent socket, every final style.
 
-``await measure()`` returns the four bench keys of issue 12. The simulator runs on an event
+``await measure()`` returns the four bench keys of the speech phase (phases/speech.py); the
+suite uses the same functions. The simulator runs on an event
 loop of its own in a thread, so the client meets it as it meets a real server: a send into a
 socket the server has closed can reset the connection before its error frame is read.
 """
@@ -208,9 +209,3 @@ async def measure(repetitions: int = 50) -> dict[str, Any]:
         "final_styles_byte_exact": all(styles.values()),
         "final_styles_not_exact": [key for key, exact in styles.items() if not exact],
     }
-
-
-if __name__ == "__main__":
-    import json
-
-    print(json.dumps(asyncio.run(measure()), indent=2, ensure_ascii=False))
