@@ -5,19 +5,10 @@ import pytest
 
 from custom_components.faseeh.client import (
     AudioChunk,
-    AuthenticationError,
-    ConnectionLostError,
     FaseehClient,
     FaseehError,
-    InsufficientBalanceError,
-    InvalidSettingsError,
-    ModelNotFoundError,
-    ProtocolError,
-    RateLimitError,
-    ServiceTimeoutError,
-    ServiceUnavailableError,
-    VoiceNotFoundError,
 )
+from scripts.bench_lib.speech_path import FAILURES, expected_error as expected_error_class
 from simulator import FINAL_STYLES, TTS_FAULTS, Effect, FaseehSimulator, Fault, deterministic_pcm
 from simulator.server import ErrorShape, FinalStyle
 
@@ -25,35 +16,14 @@ from .conftest import client_tasks, collect, pcm_of
 
 TEXT = "مرحبا بك في فصيح. كيف حالك؟ أنا بخير"
 
-# The client's exception for each errorCode the simulator's faults report.
-SERVICE_ERRORS: dict[int, type[FaseehError]] = {
-    40001: InvalidSettingsError,
-    40101: AuthenticationError,
-    40201: InsufficientBalanceError,
-    40401: ModelNotFoundError,
-    40402: VoiceNotFoundError,
-    42901: RateLimitError,
-    50001: ServiceUnavailableError,
-}
-# The client's exception for the faults that are not the service's own error.
-EFFECT_ERRORS: dict[Effect, type[FaseehError]] = {
-    Effect.CONNECTION_LOST: ConnectionLostError,
-    Effect.TIMEOUT: ServiceTimeoutError,
-    Effect.PROTOCOL_VIOLATION: ProtocolError,
-}
-FAILURES = [
-    fault
-    for fault in TTS_FAULTS
-    if fault.effect is Effect.SERVICE_ERROR or fault.effect in EFFECT_ERRORS
-]
 HARMLESS = [fault for fault in TTS_FAULTS if fault.effect is Effect.HARMLESS]
 
 
 def expected_error(fault: Fault) -> tuple[type[FaseehError], str | None, int | None]:
     """The exception, errorCode (of the "code" shape) and HTTP status a failure must give."""
+    error_class = expected_error_class(fault)
     if fault.error_code is None:
-        return EFFECT_ERRORS[fault.effect], None, None
-    error_class = SERVICE_ERRORS[fault.error_code]
+        return error_class, None, None
     if fault.handshake:
         return error_class, None, fault.error_code // 100
     return error_class, str(fault.error_code), None

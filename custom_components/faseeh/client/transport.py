@@ -78,10 +78,6 @@ class TransportMemory:
         """A background probe of the socket starts now (so no other starts for a while)."""
         self._last_socket_try = self._clock()
 
-    def as_dict(self) -> dict[str, object]:
-        """The choice for diagnostics: transport, reason and its age in seconds."""
-        return {
-            "transport": str(self.choice.transport),
-            "reason": self.choice.reason,
-            "seconds_since": round(self._clock() - self.choice.since, 1),
-        }
+    def as_dict(self) -> dict[str, str]:
+        """The choice for diagnostics: the transport and why."""
+        return {"transport": str(self.choice.transport), "reason": self.choice.reason}
