@@ -28,7 +28,7 @@ from custom_components.faseeh.repairs import (
     voice_missing_issue_id,
     wallet_empty_issue_id,
 )
-from simulator import FaseehSimulator
+from simulator import FaseehSimulator, Fault
 
 from .conftest import dropdown, speak
 
@@ -77,6 +77,27 @@ async def test_an_empty_wallet_raises_an_issue_that_the_next_good_speech_clears(
     assert await speak(hass, setup_integration, "أهلا وسهلا")
     await hass.async_block_till_done(wait_background_tasks=True)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+@pytest.mark.parametrize("fault", [Fault.WALLET_EMPTY, Fault.WALLET_EMPTY_THEN_DROP])
+async def test_an_empty_wallet_is_never_reported_as_a_lost_connection(
+    hass: HomeAssistant,
+    setup_integration: MockConfigEntry,
+    faseeh_sim: FaseehSimulator,
+    issue_registry: ir.IssueRegistry,
+    fault: Fault,
+) -> None:
+    """Error frame then close (or an abrupt drop), three sentences: the wallet, every time."""
+    faseeh_sim.config.fault = fault
+    for _ in range(10):
+        with pytest.raises(HomeAssistantError) as raised:
+            await speak(hass, setup_integration, "مرحبا بك. كيف حالك اليوم؟ أنا بخير، شكرا!")
+        assert raised.value.translation_key == "insufficient_balance"
+    await hass.async_block_till_done(wait_background_tasks=True)
+    issue_id = wallet_empty_issue_id(setup_integration.entry_id)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    kinds = {error.kind for error in setup_integration.runtime_data.recent_errors}
+    assert kinds == {"InsufficientBalanceError"}
 
 
 async def test_the_wallet_issue_can_be_raised_and_cleared_directly(

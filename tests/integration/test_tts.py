@@ -190,6 +190,7 @@ FAILURES = {
     "invalid_key_frame": "invalid_auth",
     "wallet_empty": "insufficient_balance",
     "wallet_empty_midstream": "insufficient_balance",
+    "wallet_empty_then_drop": "insufficient_balance",
     "rate_limit": "rate_limited",
     "rate_limit_handshake": "rate_limited",
     "unknown_voice": "voice_not_found",
