@@ -7,14 +7,14 @@ from aiohttp import web
 import pytest
 
 from custom_components.faseeh.client import (
-    ConnectionLostError,
     FaseehClient,
     ProtocolError,
     ServiceTimeoutError,
+    VoiceNotFoundError,
 )
-from simulator import FaseehSimulator, deterministic_pcm
+from simulator import FaseehSimulator, Fault, deterministic_pcm
 
-from .conftest import client_tasks, collect, fake_client
+from .conftest import client_tasks, collect, deltas_of, fake_client
 from .fake_server import FakeConnection, FakeFaseeh
 
 TEXT = "مرحبا بك."
@@ -27,8 +27,9 @@ async def never_speaks(conn: FakeConnection) -> None:
 
 
 async def silence(ws: web.WebSocketResponse) -> None:
-    """Never answer initConnection."""
-    await ws.receive()
+    """Never answer initConnection (but read whatever the client sends)."""
+    async for _ in ws:
+        pass
 
 
 async def close_at_once(ws: web.WebSocketResponse) -> None:
@@ -39,20 +40,21 @@ async def close_at_once(ws: web.WebSocketResponse) -> None:
 async def binary_reply(ws: web.WebSocketResponse) -> None:
     """Answer initConnection with a binary frame."""
     await ws.send_bytes(b"\x00\x01")
-    await ws.receive()
+    async for _ in ws:
+        pass
 
 
 async def audio_first(ws: web.WebSocketResponse) -> None:
     """Send audio before connectionInitialized."""
     await ws.send_json({"audio": "AAAA", "sampleRate": 24000, "isFinal": False})
-    await ws.receive()
+    async for _ in ws:
+        pass
 
 
 @pytest.mark.parametrize(
     ("init_reply", "error", "match"),
     [
         (silence, ServiceTimeoutError, "connectionInitialized"),
-        (close_at_once, ConnectionLostError, "during initialisation"),
         (binary_reply, ProtocolError, "binary"),
         (audio_first, ProtocolError, "before connectionInitialized"),
     ],
@@ -68,6 +70,28 @@ async def test_a_bad_answer_to_initconnection_is_a_clear_error(
         with pytest.raises(error, match=match):
             await collect(fake_client(session, server, connect=0.3), TEXT)
     assert not client_tasks()
+
+
+async def test_a_socket_closed_instead_of_initialised_hands_the_text_to_http(
+    session: aiohttp.ClientSession,
+) -> None:
+    """Its error frame may have been lost to a reset, so HTTP is asked and answers."""
+    audio = deterministic_pcm(TEXT, 16000)
+    async with FakeFaseeh(never_speaks, http_audio=audio, init_reply=close_at_once) as server:
+        chunks = await collect(fake_client(session, server), TEXT)
+    assert b"".join(chunk.pcm for chunk in chunks) == audio
+    assert [body["text"] for body in server.http_bodies] == [TEXT]
+    assert not client_tasks()
+
+
+async def test_an_init_error_behind_which_text_was_sent_is_still_its_own_error(
+    faseeh_sim: FaseehSimulator, client: FaseehClient
+) -> None:
+    """initConnection and the text go out back to back; a wrong voice is still VoiceNotFound."""
+    faseeh_sim.config.fault = Fault.UNKNOWN_VOICE
+    with pytest.raises(VoiceNotFoundError):
+        await collect(client, deltas_of(["مرحبا بك. ", "كيف حالك؟"]))
+    assert faseeh_sim.ws_sessions[-1].messages[0]["type"] == "initConnection"
 
 
 async def test_a_stalled_http_fallback_is_a_timeout_not_short_audio(

@@ -41,9 +41,10 @@ class Final:
 type Event = Trigger | Flush | Audio | Final
 
 
-def policy_after(events: list[Event]) -> EndOfStream:
-    """A policy fed with ``events`` in order."""
+def policy_after(events: list[Event], *, initialized_at: float = 0.0) -> EndOfStream:
+    """A policy fed with ``events`` in order, the socket initialised at ``initialized_at``."""
     policy = EndOfStream(LIMITS)
+    policy.initialized(initialized_at)
     for event in events:
         match event:
             case Trigger(at=at):
@@ -137,3 +138,17 @@ def test_audio_after_a_final_rearms_the_stall_timer() -> None:
     """Audio after a final means the final was not the end: silence is a stall again."""
     policy = policy_after([Trigger(0), Flush(0), Audio(1), Final(2), Audio(3)])
     assert policy.deadline() == (13.0, Decision.STALLED)
+
+
+def test_the_silence_window_starts_when_the_socket_is_initialised() -> None:
+    """The text goes out before connectionInitialized; its wait only starts at the reply."""
+    policy = policy_after([Trigger(0)], initialized_at=1.0)
+    assert policy.expired(2.4) is Decision.CONTINUE
+    assert policy.expired(2.5) is Decision.NO_AUDIO
+
+
+def test_no_silence_is_judged_before_the_socket_is_initialised() -> None:
+    """Before connectionInitialized the policy runs no timer (the init timeout is the socket's)."""
+    policy = EndOfStream(LIMITS)
+    policy.triggered(0.0)
+    assert policy.deadline() is None

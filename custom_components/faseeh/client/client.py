@@ -35,7 +35,6 @@ from .errors import (
     map_error,
 )
 from .feed import TextFeed
-from .frames import AudioFrame, ErrorFrame, Initialized, parse_frame
 from .models import (
     DEFAULT_OUTPUT_FORMAT,
     AudioChunk,
@@ -375,7 +374,7 @@ class FaseehClient:
 
     @asynccontextmanager
     async def _socket(self, request: SpeechRequest) -> AsyncIterator[WebSocket]:
-        """Open the WebSocket, send initConnection, await connectionInitialized; close at exit."""
+        """Open the WebSocket and send initConnection (its reply is not awaited); close at exit."""
         _LOGGER.debug("Connecting to %s", self._ws_url)
         try:
             async with asyncio.timeout(self._timeouts.connect):
@@ -408,19 +407,18 @@ class FaseehClient:
             },
             "output_format": request.output_format,
         }
+        # The text follows at once: the reply (connectionInitialized or an error frame) is
+        # read by the synthesis, so the first text costs no round trip of its own.
         _LOGGER.debug("Sending initConnection %s (and the key)", init)
         try:
             async with asyncio.timeout(self._timeouts.connect):
                 await ws.send_json({**init, "x_api_key": self._api_key}, dumps=_dumps)
-                while not await _read_init_reply(ws):
-                    pass
         except TimeoutError:
-            raise ServiceTimeoutError("Timed out waiting for connectionInitialized") from None
-        except (aiohttp.ClientError, ConnectionError) as err:
+            raise ServiceTimeoutError("Timed out sending initConnection") from None
+        except (aiohttp.ClientError, ConnectionError, RuntimeError) as err:
             raise ConnectionLostError(
                 f"The connection to Faseeh was lost during initialisation ({type(err).__name__})"
             ) from None
-        _LOGGER.debug("Connection initialized")
 
     async def _read_chunk(self, response: aiohttp.ClientResponse, seconds: float) -> bytes:
         try:
@@ -519,25 +517,6 @@ class FaseehClient:
         if not isinstance(data, list):
             raise ProtocolError(f"GET {path} did not return a list")
         return data
-
-
-async def _read_init_reply(ws: WebSocket) -> bool:
-    """Read one message while waiting for connectionInitialized; True once it arrived."""
-    message = await ws.receive()
-    if message.type is aiohttp.WSMsgType.TEXT:
-        frame = parse_frame(message.data)
-        if isinstance(frame, ErrorFrame):
-            raise frame.error
-        if isinstance(frame, AudioFrame):
-            raise ProtocolError("Faseeh sent audio before connectionInitialized")
-        return isinstance(frame, Initialized)
-    if message.type is aiohttp.WSMsgType.BINARY:
-        raise ProtocolError("Faseeh sent a binary WebSocket frame")
-    if message.type is aiohttp.WSMsgType.CLOSE:
-        raise ConnectionLostError(
-            f"Faseeh closed the connection during initialisation (code {message.data})"
-        )
-    raise ConnectionLostError("The connection to Faseeh was lost during initialisation")
 
 
 def _handshake_error(status: int) -> FaseehError:

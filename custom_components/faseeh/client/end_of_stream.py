@@ -15,7 +15,8 @@ a final never ends the stream by itself; it only shortens the wait:
   (a server that sends one final for the whole input and keeps the socket open);
 - after the flush, ``idle`` of silence that does not follow a final is a stall (an error: audio
   that stopped is never reported as complete);
-- no audio within ``first_audio`` of the first trigger means the socket is silent;
+- no audio within ``first_audio`` of the first trigger (or of connectionInitialized, if that
+  came later) means the socket is silent;
 - any close before the flush, or without a close frame, is a lost connection.
 """
 
@@ -54,6 +55,7 @@ class EndOfStream:
     flushed: bool = False
     audio_started: bool = False
     _first_trigger: float | None = None
+    _ready: float | None = None
     _flush_time: float = 0.0
     _last_message: float = 0.0
     _final_is_last: bool = False
@@ -64,6 +66,11 @@ class EndOfStream:
         self.generations += 1
         if self._first_trigger is None:
             self._first_trigger = now
+
+    def initialized(self, now: float) -> None:
+        """connectionInitialized arrived (the text may have been sent before it)."""
+        if self._ready is None:
+            self._ready = now
 
     def flush_sent(self, now: float) -> None:
         """The whole text has been sent."""
@@ -101,8 +108,10 @@ class EndOfStream:
         """The time of the next timer and what its expiry decides (None: no timer runs)."""
         limits = self.limits
         candidates: list[tuple[float, Decision]] = []
-        if not self.audio_started and self._first_trigger is not None:
-            candidates.append((self._first_trigger + limits.first_audio, Decision.NO_AUDIO))
+        if not self.audio_started and self._first_trigger is not None and self._ready is not None:
+            # The silence counts from the later of the first text and connectionInitialized.
+            start = max(self._first_trigger, self._ready)
+            candidates.append((start + limits.first_audio, Decision.NO_AUDIO))
         if self.flushed and self.audio_started:
             quiet_since = max(self._last_message, self._flush_time)
             if not self._final_is_last:

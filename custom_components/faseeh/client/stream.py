@@ -1,4 +1,8 @@
-"""One synthesis on an initialised TTS WebSocket: a writer task, a reader task, and the policy.
+"""One synthesis on a TTS WebSocket: a writer task, a reader task, and the policy.
+
+initConnection has just been sent; the text follows without waiting for its reply. The reply
+arrives like any frame: connectionInitialized, or an error frame raised as the service's
+error (a wrong voice or key), or nothing within ``connect`` (a timeout).
 
 The writer sends the segments of a TextFeed as they become known, one ``text`` message with
 ``try_trigger_generation`` each; the one known to end the text also carries ``flush`` (or an
@@ -73,6 +77,9 @@ class WsSynthesis:
             Limits(timeouts.socket_silence, timeouts.idle, timeouts.final_grace)
         )
         self.outcome = Decision.CONTINUE
+        self.initialized = False
+        # initConnection was sent just before; its reply must come within ``connect``.
+        self._init_deadline = self._clock() + timeouts.connect
         self._stopped_sending = False
         self._lost_detail = "The connection to Faseeh was lost"
 
@@ -194,12 +201,17 @@ class WsSynthesis:
 
     async def _next_event(self) -> _Event | None:
         """The next event, or None when the policy's deadline passed first."""
-        deadline = self.policy.deadline()
-        when = None if deadline is None else deadline[0] - self._clock()
+        if self.initialized:
+            deadline = self.policy.deadline()
+            when = None if deadline is None else deadline[0] - self._clock()
+        else:
+            when = self._init_deadline - self._clock()
         try:
             async with asyncio.timeout(when):
                 return await self._events.get()
         except TimeoutError:
+            if not self.initialized:
+                raise ServiceTimeoutError("Timed out waiting for connectionInitialized") from None
             return None
 
     def _on_wake(self) -> None:
@@ -231,12 +243,19 @@ class WsSynthesis:
                 detail = type(message.data).__name__ if message.data is not None else "none"
                 _LOGGER.debug("The socket ended without a close frame (%s)", detail)
                 self._lost_detail = f"The connection to Faseeh was lost ({detail})"
+        if not self.initialized:
+            # Closed instead of initialised: whatever the reason, nothing was spoken here.
+            _LOGGER.debug("The socket closed before connectionInitialized")
+            self._decide(Decision.LOST)
+            return None
         self._decide(self.policy.closed(clean=clean))
         return None
 
     def _on_frame(self, frame: Frame, now: float) -> AudioFrame | None:
         match frame:
             case AudioFrame(pcm=pcm, is_final=is_final):
+                if not self.initialized:
+                    raise ProtocolError("Faseeh sent audio before connectionInitialized")
                 self.policy.audio(now, has_pcm=bool(pcm), is_final=is_final)
                 _LOGGER.debug(
                     "Audio frame: %d bytes at %s Hz%s",
@@ -247,6 +266,10 @@ class WsSynthesis:
                 return frame if pcm else None
             case ErrorFrame(error=error):
                 raise error
+            case Initialized() if not self.initialized:
+                _LOGGER.debug("Connection initialized")
+                self.initialized = True
+                self.policy.initialized(now)
             case Initialized():
                 _LOGGER.debug("Ignoring a repeated connectionInitialized")
             case Ignored(type=kind):
