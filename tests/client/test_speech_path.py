@@ -2,6 +2,7 @@
 
 import asyncio
 
+import aiohttp
 import pytest
 
 from custom_components.faseeh.client import (
@@ -14,9 +15,9 @@ from custom_components.faseeh.client import (
 from custom_components.faseeh.client.client import RATE_LIMIT_RETRIES
 from custom_components.faseeh.client.transport import TransportMemory
 from scripts.bench_lib.speech_path import FAILURES, misclassified_errors
-from simulator import FaseehSimulator, Fault, deterministic_pcm
+from simulator import DEFAULT_API_KEY, FaseehSimulator, Fault, deterministic_pcm
 
-from .conftest import MODEL, VOICE, client_tasks, collect, deltas_of, pcm_of
+from .conftest import FAST, MODEL, VOICE, client_tasks, collect, deltas_of, pcm_of
 
 REQUEST = SpeechRequest(VOICE, MODEL)
 INVISIBLE = " \t\n\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u2066\u2069\ufeff "
@@ -155,3 +156,35 @@ async def test_a_rate_limit_that_does_not_lift_is_the_error_after_bounded_retrie
         await collect(client, "مرحبا بك في فصيح")
     assert len(faseeh_sim.http_requests) == 1 + RATE_LIMIT_RETRIES
     assert not faseeh_sim.ws_sessions
+
+
+async def test_the_socket_is_tried_again_in_the_background_never_in_a_request(
+    faseeh_sim: FaseehSimulator, session: aiohttp.ClientSession
+) -> None:
+    """Thirty minutes after a silent socket a request still uses HTTP; a probe runs beside it."""
+    clock = Clock()
+    client = FaseehClient(
+        session,
+        DEFAULT_API_KEY,
+        faseeh_sim.url,
+        timeouts=FAST,
+        transport=TransportMemory(clock=clock),
+    )
+    faseeh_sim.config.fault = Fault.SILENT
+    await collect(client, "مرحبا بك")
+    assert client.transport.transport is Transport.HTTP
+    faseeh_sim.config.fault = None
+    clock.now = 1800.0
+    sockets_before = len(faseeh_sim.ws_sessions)
+    http_before = len(faseeh_sim.http_requests)
+    await collect(client, "كيف حالك؟")
+    assert len(faseeh_sim.http_requests) == http_before + 1  # the user's request: HTTP
+    async with asyncio.timeout(5):
+        while str(client.transport.transport) != Transport.WEBSOCKET:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    assert len(faseeh_sim.ws_sessions) == sockets_before + 1  # the probe
+    await collect(client, "أنا بخير")
+    assert len(faseeh_sim.ws_sessions) == sockets_before + 2
+    assert len(faseeh_sim.http_requests) == http_before + 1
+    await client.close()
+    assert not client_tasks()

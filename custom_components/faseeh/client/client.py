@@ -97,6 +97,7 @@ class FaseehClient:
         base_url: str,
         *,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        transport: TransportMemory | None = None,
     ) -> None:
         """Use ``session`` (HA's shared one in production) for every request."""
         self._session = session
@@ -105,7 +106,7 @@ class FaseehClient:
         self._base_url = base_url.rstrip("/")
         self._api_url = f"{self._base_url}{API_PATH}"
         self._ws_url = re.sub(r"^http", "ws", self._base_url) + WS_PATH
-        self._transport = TransportMemory()
+        self._transport = transport if transport is not None else TransportMemory()
         self._probe: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
