@@ -36,6 +36,7 @@ from custom_components.faseeh.client import (
 from simulator import (
     DEFAULT_API_KEY,
     FINAL_STYLES,
+    TTS_FAULTS,
     Effect,
     FaseehSimulator,
     Fault,
@@ -70,7 +71,7 @@ EFFECT_ERRORS: Final[dict[Effect, type[FaseehError]]] = {
 }
 FAILURES: Final = [
     fault
-    for fault in Fault
+    for fault in TTS_FAULTS
     if fault.effect is Effect.SERVICE_ERROR or fault.effect in EFFECT_ERRORS
 ]
 

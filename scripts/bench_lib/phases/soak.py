@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 from pathlib import Path
 
-from simulator import Effect, Fault
+from simulator import TTS_FAULTS, Effect
 
 from ..context import FIRST_AUDIO_DELAY, Bench, wav_verdict
 
@@ -20,7 +20,7 @@ from ..context import FIRST_AUDIO_DELAY, Bench, wav_verdict
 # (client/transport.py), so no later request would meet its fault. The speech phase measures
 # the silent socket.
 SOAK_FAULTS = tuple(
-    fault for fault in Fault if fault.effect not in (Effect.HARMLESS, Effect.SILENT_SOCKET)
+    fault for fault in TTS_FAULTS if fault.effect not in (Effect.HARMLESS, Effect.SILENT_SOCKET)
 )
 SOAK_FAULT_RATE = 0.2
 SOAK_TIMEOUTS = {"connect": 2.0, "first_audio": 2.0, "idle": 2.0, "final_grace": 1.0}
