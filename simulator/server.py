@@ -3,6 +3,7 @@
 import asyncio
 import base64
 from collections import deque
+import contextlib
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 import logging
@@ -319,6 +320,16 @@ class _Connection:
         if (transport := self.request.transport) is not None:
             transport.abort()
 
+    async def drop(self) -> None:
+        """Drop the connection once what was sent has left (a fault, not a lost write buffer)."""
+        if (transport := self.request.transport) is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_STOP_CLOSE_TIMEOUT):
+                    # Polled: asyncio has no event for an empty write buffer.
+                    while transport.get_write_buffer_size():  # noqa: ASYNC110
+                        await asyncio.sleep(0.001)
+        self.abort()
+
     async def send_json(self, payload: dict[str, Any]) -> None:
         """Send one JSON text frame."""
         await self.ws.send_json(payload)
@@ -498,7 +509,7 @@ class _Connection:
             await self._error_and_close(_wallet_error())
         if fault is Fault.WALLET_EMPTY_THEN_DROP:
             await self.send_error(_wallet_error())
-            self.abort()
+            await self.drop()
             raise _SessionOverError
         if config.first_audio_delay > 0:
             await asyncio.sleep(config.first_audio_delay)
@@ -541,7 +552,7 @@ class _Connection:
         """Apply drop_mid_audio, stall or wallet_empty_midstream."""
         match fault:
             case Fault.DROP_MID_AUDIO:
-                self.abort()
+                await self.drop()
                 raise _SessionOverError
             case Fault.STALL:
                 await _wait_forever()
