@@ -40,6 +40,7 @@ from .client import (
 from .client.stt import STT_LANGUAGE, usable_hotwords
 from .const import CONF_STT_MODEL, DEFAULT_STT_MODEL, DOMAIN
 from .dialects import ARABIC, dialect_languages
+from .failures import record_service_error
 from .hotwords import exposed_arabic_names
 from .repairs import clear_wallet_empty, raise_wallet_empty
 from .wav import without_wav_header
@@ -160,7 +161,7 @@ class FaseehSTTEntity(SpeechToTextEntity):
 
     def _failed(self, err: FaseehError) -> None:
         """Record a failure and start whatever the user must do about it."""
-        self._entry.runtime_data.record_error(err)
+        record_service_error(self.hass, self._entry.entry_id, err)
         # The pipeline only says "speech-to-text failed"; the log says why.
         _LOGGER.warning("Munsit speech-to-text failed: %s", err.message)
         if isinstance(err, AuthenticationError):

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 import socket
 from typing import Any
@@ -31,7 +32,7 @@ from custom_components.faseeh.const import (
     DEFAULT_OPTIONS,
     DOMAIN,
     REGION_CUSTOM,
-    REGION_URLS,
+    REGIONS,
 )
 from simulator import DEFAULT_API_KEY, FaseehSimulator
 
@@ -103,9 +104,15 @@ def known_regions_on_simulator(
     monkeypatch: pytest.MonkeyPatch, faseeh_sim: FaseehSimulator
 ) -> FaseehSimulator:
     """Point the global, UAE and Munsit regions at the simulator: tests may not leave 127.0.0.1."""
-    for region in list(REGION_URLS):
-        monkeypatch.setitem(REGION_URLS, region, faseeh_sim.url)
+    for region, known in REGIONS.items():
+        if known.api_url is not None:
+            point_region(monkeypatch, region, faseeh_sim.url)
     return faseeh_sim
+
+
+def point_region(monkeypatch: pytest.MonkeyPatch, region: str, url: str) -> None:
+    """Make a known region's API live at this address for one test."""
+    monkeypatch.setitem(REGIONS, region, replace(REGIONS[region], api_url=url))
 
 
 @pytest.fixture

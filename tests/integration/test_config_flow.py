@@ -29,11 +29,10 @@ from custom_components.faseeh.const import (
     REGION_GLOBAL,
     REGION_MUNSIT,
     REGION_UAE,
-    REGION_URLS,
 )
 from simulator import DEFAULT_API_KEY, FaseehSimulator, SimulatorConfig
 
-from .conftest import simulator_entry, speak, suggested
+from .conftest import point_region, simulator_entry, speak, suggested
 
 pytestmark = pytest.mark.usefixtures("unload_faseeh_entries")
 
@@ -182,13 +181,13 @@ async def test_unreachable_service_shows_cannot_connect_then_recovers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Nothing listening at the region's address is cannot_connect, and the key is offered again."""
-    monkeypatch.setitem(REGION_URLS, REGION_GLOBAL, closed_port_url)
+    point_region(monkeypatch, REGION_GLOBAL, closed_port_url)
     result = await start_user_flow(hass)
     result = await submit(hass, result, {CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_GLOBAL})
     assert result["errors"] == {"base": "cannot_connect"}
     assert suggested(result, CONF_API_KEY) == DEFAULT_API_KEY
 
-    monkeypatch.setitem(REGION_URLS, REGION_GLOBAL, known_regions_on_simulator.url)
+    point_region(monkeypatch, REGION_GLOBAL, known_regions_on_simulator.url)
     result = await submit(hass, result, {CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_GLOBAL})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
@@ -347,7 +346,8 @@ async def test_a_rejected_key_at_setup_starts_reauth_and_a_new_key_works_without
 
     result = await submit(hass, flow, {CONF_API_KEY: "still-wrong"})
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "invalid_auth"}
+    # Reauth has no region to choose, so its message does not ask for one.
+    assert result["errors"] == {"base": "new_key_rejected"}
 
     faseeh_sim.config.api_keys.add(NEW_KEY)
     result = await submit(hass, flow, {CONF_API_KEY: NEW_KEY})
@@ -541,8 +541,8 @@ async def test_reconfigure_to_a_region_that_rejects_the_key_or_is_down_then_reco
     """Errors show on the region form; choosing a working region finishes the flow."""
     entry = simulator_entry(faseeh_sim)
     entry.add_to_hass(hass)
-    monkeypatch.setitem(REGION_URLS, REGION_MUNSIT, closed_port_url)
-    monkeypatch.setitem(REGION_URLS, REGION_UAE, faseeh_sim.url)
+    point_region(monkeypatch, REGION_MUNSIT, closed_port_url)
+    point_region(monkeypatch, REGION_UAE, faseeh_sim.url)
 
     result = await entry.start_reconfigure_flow(hass)
     result = await submit(hass, result, {CONF_REGION: REGION_MUNSIT})

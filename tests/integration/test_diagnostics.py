@@ -20,6 +20,7 @@ from custom_components.faseeh.client.errors import (
     InsufficientBalanceError,
 )
 from custom_components.faseeh.config_flow import account_unique_id
+from custom_components.faseeh.failures import record_service_error
 from simulator import DEFAULT_API_KEY, FaseehSimulator
 
 from .conftest import simulator_entry
@@ -52,10 +53,12 @@ async def test_the_download_holds_the_entry_catalogue_and_recent_errors_but_not_
     snapshot: SnapshotAssertion,
 ) -> None:
     """Everything a bug report needs is there; the key string appears nowhere in it."""
-    setup_integration.runtime_data.record_error(
-        InsufficientBalanceError("Insufficient wallet balance", error_code="40201", status=402)
+    record_service_error(
+        hass,
+        setup_integration.entry_id,
+        InsufficientBalanceError("Insufficient wallet balance", error_code="40201", status=402),
     )
-    setup_integration.runtime_data.record_error(AuthenticationError("Invalid API key"))
+    record_service_error(hass, setup_integration.entry_id, AuthenticationError("Invalid API key"))
 
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, setup_integration)
 

@@ -16,10 +16,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.faseeh.const import (
     CONF_VOICE,
-    DASHBOARD_URLS,
     DEFAULT_OPTIONS,
     DOMAIN,
     REGION_CUSTOM,
+    REGIONS,
 )
 from custom_components.faseeh.repairs import (
     async_create_fix_flow,
@@ -67,10 +67,10 @@ async def test_an_empty_wallet_raises_an_issue_that_the_next_good_speech_clears(
     assert issue.is_fixable is False
     assert issue.severity is ir.IssueSeverity.WARNING
     assert issue.translation_key == "wallet_empty"
-    assert issue.learn_more_url == DASHBOARD_URLS[REGION_CUSTOM]
+    assert issue.learn_more_url == REGIONS[REGION_CUSTOM].dashboard_url
     assert issue.translation_placeholders == {
         "name": setup_integration.title,
-        "dashboard_url": DASHBOARD_URLS[REGION_CUSTOM],
+        "dashboard_url": REGIONS[REGION_CUSTOM].dashboard_url,
     }
 
     faseeh_sim.config.fault = None

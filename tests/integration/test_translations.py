@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from custom_components.faseeh.config_flow import REGIONS, FlowError
+from custom_components.faseeh.config_flow import FlowError
+from custom_components.faseeh.const import REGIONS
 from custom_components.faseeh.tts import ERROR_TRANSLATIONS
 
 INTEGRATION = Path(__file__).parents[2] / "custom_components" / "faseeh"
@@ -32,7 +33,9 @@ EXCEPTION_PLACEHOLDERS: dict[str, set[str]] = {
     "unknown_voice": {"voice"},
     "unknown_model": {"model"},
     "out_of_range": {"option", "value", "minimum", "maximum"},
-    "catalogue_unavailable": {"message"},
+    "catalogue_unreachable": set(),
+    "catalogue_unreadable": set(),
+    "catalogue_refused": set(),
     "empty_text": set(),
     "request_failed": {"message"},
 }
@@ -166,7 +169,8 @@ def test_every_region_has_a_label() -> None:
 def test_the_issues_name_the_dashboard_and_the_voice() -> None:
     """The placeholders repairs.py fills in are the ones the texts use."""
     assert placeholders(EN["issues"]["wallet_empty"]["description"]) == {"name", "dashboard_url"}
-    assert placeholders(EN["issues"]["voice_missing"]["description"]) == {"name", "voice"}
+    pick_voice = EN["issues"]["voice_missing"]["fix_flow"]["step"]["pick_voice"]
+    assert placeholders(pick_voice["description"]) == {"name", "voice"}
 
 
 def test_icons_name_a_material_design_icon_for_each_entity() -> None:
