@@ -52,7 +52,7 @@ async def async_get_config_entry_diagnostics(
         "voice_ids": [voice.voice_id for voice in catalogue.voices],
         "model_ids": [model.model_id for model in catalogue.models],
     }
-    record = data.last_transcription
+    record = entry.runtime_data.last_transcription
     diagnostics["last_transcription"] = (
         None
         if record is None

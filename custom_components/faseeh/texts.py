@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import slugify
 
 from .client import Model, Voice
-from .const import DOMAIN, REGIONS
+from .const import CONF_REGION, DOMAIN, REGIONS
 
 # Prices are per character; per thousand gives numbers a person can compare at a glance.
 PRICE_UNIT_CHARACTERS = 1000
@@ -96,3 +99,16 @@ async def async_get_texts(hass: HomeAssistant, language: str | None = None) -> T
     for category in _CATEGORIES:
         strings |= await async_get_translations(hass, language, category, [DOMAIN])
     return Texts(language, strings)
+
+
+async def async_object_id_base(hass: HomeAssistant, entry: ConfigEntry) -> str:
+    """What the entry's entity ids start with, the same whatever the home's language.
+
+    A title we made up gives the slug of its English form ("faseeh_uae"); a title the user
+    chose gives its own.
+    """
+    region, url = entry.data[CONF_REGION], entry.data[CONF_URL]
+    title = entry.title
+    if title == (await async_get_texts(hass)).entry_title(region, url):
+        title = (await async_get_texts(hass, "en")).entry_title(region, url)
+    return slugify(title)

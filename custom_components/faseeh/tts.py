@@ -20,7 +20,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.util import slugify
 
 from . import FaseehConfigEntry
 from .client import (
@@ -52,7 +51,6 @@ from .const import (
     CONF_SIMILARITY_BOOST,
     CONF_SPEED,
     CONF_STABILITY,
-    CONF_URL,
     CONF_VOICE,
     DEFAULT_OPTIONS,
     DOMAIN,
@@ -63,7 +61,7 @@ from .dialects import ARABIC, dialect_languages
 from .failures import record_rejected_request, record_service_error
 from .markup import MarkupFilter
 from .repairs import check_default_voice, clear_wallet_empty, raise_wallet_empty
-from .texts import Texts, async_get_texts
+from .texts import Texts, async_get_texts, async_object_id_base
 from .wav import streaming_wav_header
 
 _LOGGER = logging.getLogger(__name__)
@@ -103,14 +101,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the account's TTS entity, its labels in Home Assistant's language."""
     texts = await async_get_texts(hass)
-    english = await async_get_texts(hass, "en")
-    # A title we made up gives the entity id of its English form, so the id is the same
-    # whatever the home's language; a title the user chose gives its own.
-    region, url = entry.data[CONF_REGION], entry.data[CONF_URL]
-    title = entry.title
-    if title == texts.entry_title(region, url):
-        title = english.entry_title(region, url)
-    object_id = slugify(title)
+    object_id = await async_object_id_base(hass, entry)
     async_add_entities([FaseehTTSEntity(entry, texts, f"{Platform.TTS}.{object_id}_speech")])
 
 

@@ -26,7 +26,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_platform,
 )
 
-from custom_components.faseeh.config_flow import account_unique_id, entry_title
+from custom_components.faseeh.config_flow import account_unique_id
 from custom_components.faseeh.const import (
     CONF_REGION,
     DEFAULT_OPTIONS,
@@ -64,7 +64,8 @@ def simulator_entry(
     """An account on the simulator as the config flow creates it (the flow's title by default)."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title=title or entry_title(REGION_CUSTOM, sim.url),
+        # The title the flow makes up for a custom address in an English home.
+        title=title or f"Faseeh ({sim.url.removeprefix('http://')})",
         unique_id=account_unique_id(api_key),
         data={CONF_API_KEY: api_key, CONF_REGION: REGION_CUSTOM, CONF_URL: sim.url},
         options=dict(DEFAULT_OPTIONS if options is None else options),

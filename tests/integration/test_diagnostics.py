@@ -108,7 +108,8 @@ async def test_failures_survive_a_reload_and_refused_requests_are_recorded(
     await hass.async_block_till_done()
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, setup_integration)
 
-    assert [error["kind"] for error in diagnostics["recent_errors"]] == [
+    recent_errors: list[dict[str, Any]] = diagnostics["recent_errors"]  # type: ignore[assignment]
+    assert [error["kind"] for error in recent_errors] == [
         "AuthenticationError",
         "unknown_voice",
     ]

@@ -3,7 +3,7 @@
 import re
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -62,10 +62,14 @@ async def picker_voices(
     return voices
 
 
-def entity_id_of(hass: HomeAssistant, entry: MockConfigEntry) -> str:
-    """The entry's one TTS entity."""
-    [entity] = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-    return entity.entity_id
+def entity_id_of(hass: HomeAssistant, entry: ConfigEntry, domain: str = "tts") -> str:
+    """The entry's entity of one platform."""
+    [entity_id] = [
+        entity.entity_id
+        for entity in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if entity.domain == domain
+    ]
+    return entity_id
 
 
 async def options_dropdowns(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, list[Any]]:
@@ -156,6 +160,7 @@ async def test_an_arabic_home_names_the_entry_and_device_in_arabic_but_keeps_the
     assert device.model == "تحويل النص العربي إلى كلام"
     port = host.rsplit(":", 1)[1]
     assert entity_id_of(hass, entry) == f"tts.faseeh_127_0_0_1_{port}_speech"
+    assert entity_id_of(hass, entry, "stt") == f"stt.faseeh_127_0_0_1_{port}_speech_recognition"
     state = hass.states.get(entity_id_of(hass, entry))
     assert state is not None
     assert state.attributes["friendly_name"] == f"{result['title']} تحويل النص إلى كلام"
