@@ -26,7 +26,7 @@ from typing import Any, Final
 
 import aiohttp
 
-from custom_components.faseeh.const import DEFAULT_MODEL, DEFAULT_VOICE, REGION_URLS
+from custom_components.faseeh.const import DEFAULT_MODEL, DEFAULT_VOICE, REGIONS
 
 REPORT_PATH: Final = Path("live-report.json")
 WS_PATH: Final = "/api/v1/websocket/text-to-speech"
@@ -345,9 +345,11 @@ def _base_url(args: argparse.Namespace) -> str:
     if args.url:
         return str(args.url)
     region = os.environ.get("FASEEH_REGION", "global")
-    if region not in REGION_URLS:
-        raise SystemExit(f"FASEEH_REGION must be one of {', '.join(REGION_URLS)}")
-    return REGION_URLS[region]
+    api_url = REGIONS[region].api_url if region in REGIONS else None
+    if api_url is None:
+        services = ", ".join(name for name, known in REGIONS.items() if known.api_url)
+        raise SystemExit(f"FASEEH_REGION must be one of {services}")
+    return api_url
 
 
 def main(argv: list[str] | None = None) -> int:

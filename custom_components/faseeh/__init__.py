@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.util import dt as dt_util
 
-from .client import FaseehClient, FaseehError, SpeechToTextClient, SttTimeouts, Timeouts
+from .client import FaseehClient, SpeechToTextClient, SttTimeouts, Timeouts
 from .coordinator import FaseehCatalogueCoordinator
+from .failures import forget_failures
 from .repairs import check_default_voice, delete_issues
 
 PLATFORMS: list[Platform] = [Platform.STT, Platform.TTS]
 
-# Enough history for diagnostics to show a pattern without growing without bound.
-RECENT_ERRORS_KEPT = 20
-
 # The client's defaults; one name so tests can make a silent or stalled service fail fast.
 CLIENT_TIMEOUTS = Timeouts()
 STT_TIMEOUTS = SttTimeouts()
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedError:
-    """A failure a user may ask about, without any secret in it."""
-
-    when: datetime
-    kind: str
-    error_code: str | None
-    status: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +45,6 @@ class FaseehData:
     catalogue: FaseehCatalogueCoordinator
     transcriber: SpeechToTextClient
     last_transcription: TranscriptionRecord | None = None
-    recent_errors: deque[RecordedError] = field(
-        default_factory=lambda: deque(maxlen=RECENT_ERRORS_KEPT)
-    )
-
-    def record_error(self, err: FaseehError) -> None:
-        """Remember a failure for diagnostics."""
-        self.recent_errors.append(
-            RecordedError(dt_util.utcnow(), type(err).__name__, err.error_code, err.status)
-        )
 
 
 type FaseehConfigEntry = ConfigEntry[FaseehData]
@@ -110,5 +87,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> b
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> None:
-    """Forget the account's repair issues: nothing would be left to fix them."""
+    """Forget the account's repair issues and failures: nothing is left to fix or explain."""
     delete_issues(hass, entry.entry_id)
+    forget_failures(hass, entry.entry_id)

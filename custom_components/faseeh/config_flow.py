@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from enum import StrEnum
 import hashlib
@@ -51,7 +52,6 @@ from .const import (
     CONF_STABILITY,
     CONF_STT_MODEL,
     CONF_VOICE,
-    DASHBOARD_URLS,
     DEFAULT_MODEL,
     DEFAULT_OPTIONS,
     DEFAULT_SIMILARITY_BOOST,
@@ -62,13 +62,12 @@ from .const import (
     DOMAIN,
     REGION_CUSTOM,
     REGION_GLOBAL,
-    REGION_MUNSIT,
-    REGION_UAE,
-    REGION_URLS,
+    REGIONS,
 )
 from .coordinator import Catalogue
 from .repairs import clear_voice_missing
 from .selectors import model_selector, voice_selector
+from .texts import Texts, async_get_texts
 
 if TYPE_CHECKING:
     from . import FaseehConfigEntry
@@ -78,12 +77,9 @@ _LOGGER = logging.getLogger(__name__)
 # Hashing with a fixed prefix keeps the key itself out of the entry's unique id.
 _UNIQUE_ID_PREFIX = "faseeh-account:"
 
-REGION_TITLES: dict[str, str] = {
-    REGION_GLOBAL: "Faseeh",
-    REGION_UAE: "Faseeh (UAE)",
-    REGION_MUNSIT: "Munsit",
-}
-REGIONS = (REGION_GLOBAL, REGION_UAE, REGION_MUNSIT, REGION_CUSTOM)
+# The README promises the key check gives up after 10 s; the catalogue takes two requests,
+# each with its own timeouts, so the bound is on the whole check.
+KEY_CHECK_TIMEOUT = 10.0
 
 # The client appends this itself, so a pasted API URL must not carry it twice.
 _API_PATH = "/api/v1"
@@ -100,6 +96,8 @@ class FlowError(StrEnum):
     INVALID_URL = "invalid_url"
     # Reconfigure keeps the key: here the key is fine but the new address does not know it.
     KEY_NOT_ACCEPTED = "key_not_accepted"
+    # Reauth has no region to choose, so its rejected key gets a message without one.
+    NEW_KEY_REJECTED = "new_key_rejected"
 
 
 def account_unique_id(api_key: str) -> str:
@@ -131,13 +129,6 @@ def normalise_url(raw: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
-def entry_title(region: str, url: str) -> str:
-    """Name the entry after its region, or after the host of a custom address."""
-    if region == REGION_CUSTOM:
-        return f"Faseeh ({urlsplit(url).netloc})"
-    return REGION_TITLES[region]
-
-
 def default_options(catalogue: Catalogue) -> dict[str, Any]:
     """The documented defaults, with a voice and model the account really has."""
     voice = DEFAULT_VOICE
@@ -152,9 +143,13 @@ def default_options(catalogue: Catalogue) -> dict[str, Any]:
 async def async_check_account(hass: HomeAssistant, api_key: str, url: str) -> Catalogue:
     """Prove the key works at this address, and read what the account can speak with."""
     client = FaseehClient(async_get_clientsession(hass), api_key, url)
-    # The catalogue needs the key, so reading it is the key check: no separate request.
-    voices = await client.list_voices()
-    models = await client.list_models()
+    try:
+        async with asyncio.timeout(KEY_CHECK_TIMEOUT):
+            # The catalogue needs the key, so reading it is the key check: no separate request.
+            voices = await client.list_voices()
+            models = await client.list_models()
+    except TimeoutError:
+        raise ServiceTimeoutError(f"Faseeh at {url} did not finish the key check") from None
     return Catalogue(voices=tuple(voices), models=tuple(models))
 
 
@@ -164,6 +159,14 @@ def _log_unexpected(err: Exception, api_key: str, url: str) -> None:
     if api_key:
         details = details.replace(api_key, "**REDACTED**")
     _LOGGER.error("Unexpected error while checking a Faseeh key at %s:\n%s", url, details)
+
+
+def _api_url(region: str) -> str:
+    """The API address of a known region."""
+    url = REGIONS[region].api_url
+    if url is None:
+        raise ValueError(f"The region {region} has no address of its own")
+    return url
 
 
 def _region_selector() -> SelectSelector:
@@ -200,12 +203,12 @@ def _slider(value_range: tuple[float, float]) -> NumberSelector:
     )
 
 
-def options_schema(catalogue: Catalogue) -> probatio.Schema:
+def options_schema(catalogue: Catalogue, texts: Texts) -> probatio.Schema:
     """The options form: voice and model from the live catalogue, settings as sliders, STT model."""
     return probatio.Schema(
         {
-            probatio.Required(CONF_VOICE): voice_selector(catalogue),
-            probatio.Required(CONF_MODEL): model_selector(catalogue),
+            probatio.Required(CONF_VOICE): voice_selector(catalogue, texts),
+            probatio.Required(CONF_MODEL): model_selector(catalogue, texts),
             probatio.Required(CONF_STABILITY, default=DEFAULT_STABILITY): _slider(STABILITY_RANGE),
             probatio.Required(CONF_SIMILARITY_BOOST, default=DEFAULT_SIMILARITY_BOOST): _slider(
                 SIMILARITY_RANGE
@@ -254,10 +257,10 @@ class FaseehConfigFlow(ConfigFlow, domain=DOMAIN):
         self._abort_if_unique_id_configured()
         if self._region == REGION_CUSTOM:
             return await self.async_step_custom_url()
-        url = REGION_URLS[self._region]
+        url = _api_url(self._region)
         result = await self._async_check(self._api_key, url)
         if isinstance(result, Catalogue):
-            return self._create_entry(url, result)
+            return await self._async_create_entry(url, result)
         return self._show_user_form({"base": result})
 
     async def async_step_custom_url(
@@ -278,8 +281,8 @@ class FaseehConfigFlow(ConfigFlow, domain=DOMAIN):
                 result = await self._async_check(self._api_key, url)
                 if isinstance(result, Catalogue):
                     if self.source == SOURCE_RECONFIGURE:
-                        return self._update_reconfigured_entry(url)
-                    return self._create_entry(url, result)
+                        return await self._async_update_reconfigured_entry(url)
+                    return await self._async_create_entry(url, result)
                 if result is FlowError.INVALID_AUTH and self.source != SOURCE_RECONFIGURE:
                     # The address answered; it is the key that needs typing again.
                     return self._show_user_form({"base": result})
@@ -313,14 +316,21 @@ class FaseehConfigFlow(ConfigFlow, domain=DOMAIN):
                 if existing is not None and existing.entry_id != entry.entry_id:
                     return self.async_abort(reason="already_configured")
                 return self._update_and_reload(
-                    entry, unique_id=unique_id, data_updates={CONF_API_KEY: api_key}
+                    entry,
+                    reason="reauth_successful",
+                    unique_id=unique_id,
+                    data_updates={CONF_API_KEY: api_key},
                 )
-            errors["base"] = result
+            errors["base"] = (
+                FlowError.NEW_KEY_REJECTED if result is FlowError.INVALID_AUTH else result
+            )
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=REAUTH_SCHEMA,
             errors=errors,
-            description_placeholders={"dashboard_url": DASHBOARD_URLS[entry.data[CONF_REGION]]},
+            description_placeholders={
+                "dashboard_url": REGIONS[entry.data[CONF_REGION]].dashboard_url
+            },
         )
 
     async def async_step_reconfigure(
@@ -338,10 +348,10 @@ class FaseehConfigFlow(ConfigFlow, domain=DOMAIN):
             self._region = user_input[CONF_REGION]
             if self._region == REGION_CUSTOM:
                 return await self.async_step_custom_url()
-            url = REGION_URLS[self._region]
+            url = _api_url(self._region)
             result = await self._async_check(self._api_key, url)
             if isinstance(result, Catalogue):
-                return self._update_reconfigured_entry(url)
+                return await self._async_update_reconfigured_entry(url)
             errors["base"] = self._reconfigure_error(result)
         return self.async_show_form(
             step_id="reconfigure",
@@ -382,34 +392,43 @@ class FaseehConfigFlow(ConfigFlow, domain=DOMAIN):
             return FlowError.KEY_NOT_ACCEPTED
         return error
 
-    def _create_entry(self, url: str, catalogue: Catalogue) -> ConfigFlowResult:
+    async def _async_create_entry(self, url: str, catalogue: Catalogue) -> ConfigFlowResult:
+        texts = await async_get_texts(self.hass)
         return self.async_create_entry(
-            title=entry_title(self._region, url),
+            title=texts.entry_title(self._region, url),
             data={CONF_API_KEY: self._api_key, CONF_REGION: self._region, CONF_URL: url},
             options=default_options(catalogue),
         )
 
-    def _update_reconfigured_entry(self, url: str) -> ConfigFlowResult:
+    async def _async_update_reconfigured_entry(self, url: str) -> ConfigFlowResult:
         entry = self._get_reconfigure_entry()
+        texts = await async_get_texts(self.hass)
+        english = await async_get_texts(self.hass, "en")
         title: str | UndefinedType = UNDEFINED
-        # A title the user chose is kept; only the one we made up follows the region.
-        if entry.title == entry_title(entry.data[CONF_REGION], entry.data[CONF_URL]):
-            title = entry_title(self._region, url)
+        # A title the user chose is kept; only one we made up (in either language) follows.
+        old_region, old_url = entry.data[CONF_REGION], entry.data[CONF_URL]
+        if entry.title in {t.entry_title(old_region, old_url) for t in (texts, english)}:
+            title = texts.entry_title(self._region, url)
         return self._update_and_reload(
-            entry, title=title, data_updates={CONF_REGION: self._region, CONF_URL: url}
+            entry,
+            reason="reconfigure_successful",
+            title=title,
+            data_updates={CONF_REGION: self._region, CONF_URL: url},
         )
 
     def _update_and_reload(
         self,
         entry: ConfigEntry,
         *,
+        reason: str,
         data_updates: Mapping[str, Any],
         unique_id: str | UndefinedType = UNDEFINED,
         title: str | UndefinedType = UNDEFINED,
     ) -> ConfigFlowResult:
         """Save the new data and reload the entry so a new client uses it at once."""
+        # An explicit reason, or HA shows its own untranslated success text instead of ours.
         result = self.async_update_and_abort(
-            entry, unique_id=unique_id, title=title, data_updates=data_updates
+            entry, reason=reason, unique_id=unique_id, title=title, data_updates=data_updates
         )
         # Not async_update_reload_and_abort: the TTS entity's update listener applies option
         # changes in place rather than reloading, and HA warns about that pairing there.
@@ -439,5 +458,7 @@ class FaseehOptionsFlow(OptionsFlow):
             suggested.pop(CONF_MODEL, None)
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(options_schema(catalogue), suggested),
+            data_schema=self.add_suggested_values_to_schema(
+                options_schema(catalogue, await async_get_texts(self.hass)), suggested
+            ),
         )

@@ -1,5 +1,6 @@
 """Constants shared by the Faseeh integration's modules."""
 
+from dataclasses import dataclass
 from typing import Final
 
 DOMAIN: Final = "faseeh"
@@ -12,10 +13,28 @@ REGION_GLOBAL: Final = "global"
 REGION_UAE: Final = "uae"
 REGION_MUNSIT: Final = "munsit"
 REGION_CUSTOM: Final = "custom"
-REGION_URLS: Final[dict[str, str]] = {
-    REGION_GLOBAL: "https://api.faseeh.ai",
-    REGION_UAE: "https://ae.api.faseeh.ai",
-    REGION_MUNSIT: "https://api.munsit.com",
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """Where one region's API lives, where its keys and wallet are managed, and its name.
+
+    title_key names the entry title under "common" in the translations; a custom address
+    puts its host in the {host} placeholder.
+    """
+
+    api_url: str | None
+    dashboard_url: str
+    title_key: str
+
+
+# The one table of regions, in the order the form offers them. A custom address has no
+# dashboard of its own, so its links go to the global one.
+REGIONS: Final[dict[str, Region]] = {
+    REGION_GLOBAL: Region("https://api.faseeh.ai", "https://app.faseeh.ai", "title_global"),
+    REGION_UAE: Region("https://ae.api.faseeh.ai", "https://ae.app.munsit.com", "title_uae"),
+    REGION_MUNSIT: Region("https://api.munsit.com", "https://app.munsit.com", "title_munsit"),
+    REGION_CUSTOM: Region(None, "https://app.faseeh.ai", "title_custom"),
 }
 
 # Options: the entity's defaults, and the keys a `tts.speak` call may override.
@@ -43,10 +62,3 @@ DEFAULT_OPTIONS: Final[dict[str, str | float]] = {
 # Speech-to-text: the model is its own option, so it never becomes part of TTS's cache key.
 CONF_STT_MODEL: Final = "stt_model"
 DEFAULT_STT_MODEL: Final = "munsit"
-
-DASHBOARD_URLS: Final[dict[str, str]] = {
-    REGION_GLOBAL: "https://app.faseeh.ai",
-    REGION_UAE: "https://ae.app.munsit.com",
-    REGION_MUNSIT: "https://app.munsit.com",
-    REGION_CUSTOM: "https://app.faseeh.ai",
-}

@@ -12,7 +12,14 @@ from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .client import AuthenticationError, FaseehClient, FaseehError, Model, Voice
+from .client.errors import (
+    ConnectionLostError,
+    ProtocolError,
+    ServiceTimeoutError,
+    ServiceUnavailableError,
+)
 from .const import DOMAIN
+from .failures import record_service_error
 
 if TYPE_CHECKING:
     from . import FaseehConfigEntry
@@ -59,14 +66,26 @@ class FaseehCatalogueCoordinator(DataUpdateCoordinator[Catalogue]):
         try:
             voices = await self.client.list_voices()
             models = await self.client.list_models()
-        except AuthenticationError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
-            ) from err
         except FaseehError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="catalogue_unavailable",
-                translation_placeholders={"message": err.message},
-            ) from err
+            record_service_error(self.hass, self.config_entry.entry_id, err)
+            if isinstance(err, AuthenticationError):
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN, translation_key="invalid_auth"
+                ) from err
+            # The client's own text is English and technical: the log gets it, the UI (the
+            # setup-retry reason among others) gets a translated sentence.
+            reason = catalogue_failure_key(err)
+            # A refusal has a cause the user must read; an outage says all there is to say.
+            level = logging.WARNING if reason == "catalogue_refused" else logging.DEBUG
+            _LOGGER.log(level, "Could not load the Faseeh catalogue: %s", err)
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key=reason) from err
         return Catalogue(voices=tuple(voices), models=tuple(models))
+
+
+def catalogue_failure_key(err: FaseehError) -> str:
+    """The translated reason the catalogue could not be loaded, by kind of failure."""
+    if isinstance(err, ServiceUnavailableError | ServiceTimeoutError | ConnectionLostError):
+        return "catalogue_unreachable"
+    if isinstance(err, ProtocolError):
+        return "catalogue_unreadable"
+    return "catalogue_refused"

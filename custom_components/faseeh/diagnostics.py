@@ -9,6 +9,8 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
+from .failures import failure_history
+
 if TYPE_CHECKING:
     from . import FaseehConfigEntry
 
@@ -24,12 +26,21 @@ async def async_get_config_entry_diagnostics(
         "entry": async_redact_data(entry.as_dict(), TO_REDACT),
         "state": entry.state.value,
         "options": dict(entry.options),
+        # Kept across reloads, and recorded even while setup fails: when help is needed most.
+        "recent_errors": [
+            {
+                "when": error.when.isoformat(),
+                "kind": error.kind,
+                "error_code": error.error_code,
+                "status": error.status,
+            }
+            for error in failure_history(hass, entry.entry_id)
+        ],
     }
     if entry.state is not ConfigEntryState.LOADED:
         # Runtime data only exists while the entry is loaded.
         return diagnostics
-    data = entry.runtime_data
-    coordinator = data.catalogue
+    coordinator = entry.runtime_data.catalogue
     catalogue = coordinator.data
     diagnostics["catalogue"] = {
         "last_update_success": coordinator.last_update_success,
@@ -41,7 +52,7 @@ async def async_get_config_entry_diagnostics(
         "voice_ids": [voice.voice_id for voice in catalogue.voices],
         "model_ids": [model.model_id for model in catalogue.models],
     }
-    record = data.last_transcription
+    record = entry.runtime_data.last_transcription
     diagnostics["last_transcription"] = (
         None
         if record is None
@@ -59,14 +70,5 @@ async def async_get_config_entry_diagnostics(
         }
     )
     # Which transport speech takes (the WebSocket, or HTTP after a silent socket) and why.
-    diagnostics["speech_transport"] = data.client.transport.as_dict()
-    diagnostics["recent_errors"] = [
-        {
-            "when": error.when.isoformat(),
-            "kind": error.kind,
-            "error_code": error.error_code,
-            "status": error.status,
-        }
-        for error in data.recent_errors
-    ]
+    diagnostics["speech_transport"] = entry.runtime_data.client.transport.as_dict()
     return diagnostics

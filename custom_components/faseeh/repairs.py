@@ -10,8 +10,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 import probatio
 
-from .const import CONF_REGION, CONF_VOICE, DASHBOARD_URLS, DOMAIN
+from .const import CONF_REGION, CONF_VOICE, DOMAIN, REGIONS
 from .selectors import voice_selector
+from .texts import async_get_texts
 
 if TYPE_CHECKING:
     from . import FaseehConfigEntry
@@ -37,7 +38,7 @@ def voice_missing_issue_id(entry_id: str) -> str:
 @callback
 def raise_wallet_empty(hass: HomeAssistant, entry: FaseehConfigEntry) -> None:
     """Tell the user to top up; only the dashboard can fix this, so it is not fixable here."""
-    dashboard_url = DASHBOARD_URLS[entry.data[CONF_REGION]]
+    dashboard_url = REGIONS[entry.data[CONF_REGION]].dashboard_url
     ir.async_create_issue(
         hass,
         DOMAIN,
@@ -117,9 +118,12 @@ class VoiceMissingRepairFlow(RepairsFlow):
             # The repairs manager deletes the issue when the flow creates its entry.
             return self.async_create_entry(data={})
         catalogue = entry.runtime_data.catalogue.data
+        texts = await async_get_texts(self.hass)
         return self.async_show_form(
             step_id="pick_voice",
-            data_schema=probatio.Schema({probatio.Required(CONF_VOICE): voice_selector(catalogue)}),
+            data_schema=probatio.Schema(
+                {probatio.Required(CONF_VOICE): voice_selector(catalogue, texts)}
+            ),
             description_placeholders={
                 "name": entry.title,
                 "voice": str(entry.options.get(CONF_VOICE, "")),

@@ -22,6 +22,7 @@ from homeassistant.components.stt import (
     SpeechResultState,
     SpeechToTextEntity,
 )
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -40,8 +41,10 @@ from .client import (
 from .client.stt import STT_LANGUAGE, usable_hotwords
 from .const import CONF_STT_MODEL, DEFAULT_STT_MODEL, DOMAIN
 from .dialects import ARABIC, dialect_languages
+from .failures import record_service_error
 from .hotwords import exposed_arabic_names
 from .repairs import clear_wallet_empty, raise_wallet_empty
+from .texts import async_object_id_base
 from .wav import without_wav_header
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,8 +60,9 @@ async def async_setup_entry(
     entry: FaseehConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the account's STT entity."""
-    async_add_entities([FaseehSTTEntity(entry)])
+    """Add the account's STT entity, its id the same whatever the home's language."""
+    object_id = await async_object_id_base(hass, entry)
+    async_add_entities([FaseehSTTEntity(entry, f"{Platform.STT}.{object_id}_speech_recognition")])
 
 
 class FaseehSTTEntity(SpeechToTextEntity):
@@ -67,9 +71,10 @@ class FaseehSTTEntity(SpeechToTextEntity):
     _attr_has_entity_name = True
     _attr_translation_key = "speech_recognition"
 
-    def __init__(self, entry: FaseehConfigEntry) -> None:
-        """Describe the entity for one account, on the account's device."""
+    def __init__(self, entry: FaseehConfigEntry, entity_id: str) -> None:
+        """Describe the entity for one account, on the account's device; the id is for a new one."""
         self._entry = entry
+        self.entity_id = entity_id
         self._attr_unique_id = f"{entry.entry_id}_stt"
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry.entry_id)})
 
@@ -160,7 +165,7 @@ class FaseehSTTEntity(SpeechToTextEntity):
 
     def _failed(self, err: FaseehError) -> None:
         """Record a failure and start whatever the user must do about it."""
-        self._entry.runtime_data.record_error(err)
+        record_service_error(self.hass, self._entry.entry_id, err)
         # The pipeline only says "speech-to-text failed"; the log says why.
         _LOGGER.warning("Munsit speech-to-text failed: %s", err.message)
         if isinstance(err, AuthenticationError):

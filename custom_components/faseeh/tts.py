@@ -14,6 +14,7 @@ from homeassistant.components.tts import (
     Voice as TTSVoice,
 )
 from homeassistant.components.tts.entity import TTSAudioRequest, TTSAudioResponse
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
@@ -52,16 +53,16 @@ from .const import (
     CONF_SPEED,
     CONF_STABILITY,
     CONF_VOICE,
-    DASHBOARD_URLS,
-    DEFAULT_MODEL,
     DEFAULT_OPTIONS,
-    DEFAULT_VOICE,
     DOMAIN,
+    REGIONS,
 )
 from .coordinator import Catalogue
 from .dialects import ARABIC, dialect_languages
+from .failures import record_rejected_request, record_service_error
+from .markup import MarkupFilter
 from .repairs import check_default_voice, clear_wallet_empty, raise_wallet_empty
-from .selectors import voice_label
+from .texts import Texts, async_get_texts, async_object_id_base
 from .wav import streaming_wav_header
 
 _LOGGER = logging.getLogger(__name__)
@@ -99,8 +100,10 @@ async def async_setup_entry(
     entry: FaseehConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the account's TTS entity."""
-    async_add_entities([FaseehTTSEntity(entry)])
+    """Add the account's TTS entity, its labels in Home Assistant's language."""
+    texts = await async_get_texts(hass)
+    object_id = await async_object_id_base(hass, entry)
+    async_add_entities([FaseehTTSEntity(entry, texts, f"{Platform.TTS}.{object_id}_speech")])
 
 
 class FaseehTTSEntity(TextToSpeechEntity):
@@ -110,9 +113,11 @@ class FaseehTTSEntity(TextToSpeechEntity):
     _attr_translation_key = "speech"
     _attr_default_language = ARABIC
 
-    def __init__(self, entry: FaseehConfigEntry) -> None:
-        """Describe the entity for one account."""
+    def __init__(self, entry: FaseehConfigEntry, texts: Texts, entity_id: str) -> None:
+        """Describe the entity for one account; the entity id is used only when it is new."""
         self._entry = entry
+        self._texts = texts
+        self.entity_id = entity_id
         self._attr_unique_id = entry.entry_id
         self._attr_supported_options = [
             ATTR_VOICE,
@@ -127,9 +132,9 @@ class FaseehTTSEntity(TextToSpeechEntity):
             identifiers={(DOMAIN, entry.entry_id)},
             name=entry.title,
             manufacturer="Faseeh",
-            model="Arabic text-to-speech",
+            model=texts.device_model,
             entry_type=DeviceEntryType.SERVICE,
-            configuration_url=DASHBOARD_URLS[entry.data[CONF_REGION]],
+            configuration_url=REGIONS[entry.data[CONF_REGION]].dashboard_url,
         )
         self._attr_default_options = _default_options(entry.options)
         self._voices: dict[str, list[TTSVoice]] = {}
@@ -160,16 +165,28 @@ class FaseehTTSEntity(TextToSpeechEntity):
 
     @callback
     def _rebuild_voices(self) -> None:
-        """Offer every voice under "ar" and each voice under its dialect's regional tag."""
-        default_voice = self._entry.options.get(CONF_VOICE, DEFAULT_VOICE)
-        # The voice picker and Assist take the first voice as the default.
-        voices = sorted(self._catalogue.voices, key=lambda voice: voice.voice_id != default_voice)
+        """Offer every voice under "ar" and each voice under its dialect's regional tag.
+
+        The default voice comes first under every tag, its own dialect's or not: HA's voice
+        picker and Assist preselect the first voice, and may pick a regional tag by themselves
+        (from the home's country).
+        """
+        default_voice = self._default_voice()
+        default = self._catalogue.voice(default_voice)
         by_language: dict[str, list[TTSVoice]] = {ARABIC: []}
-        for voice in voices:
-            tts_voice = TTSVoice(voice.voice_id, voice_label(voice))
+        for voice in self._catalogue.voices:
+            if voice is default:
+                continue
+            tts_voice = TTSVoice(voice.voice_id, self._texts.voice_label(voice))
             by_language[ARABIC].append(tts_voice)
             for language in dialect_languages(voice.dialects):
                 by_language.setdefault(language, []).append(tts_voice)
+        if default is not None:
+            default_tts_voice = TTSVoice(default.voice_id, self._texts.voice_label(default))
+            for language in dialect_languages(default.dialects):
+                by_language.setdefault(language, [])
+            for voices in by_language.values():
+                voices.insert(0, default_tts_voice)
         self._voices = by_language
         self._attr_supported_languages = sorted(by_language)
 
@@ -211,7 +228,7 @@ class FaseehTTSEntity(TextToSpeechEntity):
 
     def _failure(self, err: FaseehError, parameters: SpeechRequest) -> HomeAssistantError:
         """Record a failure, start whatever the user must do about it, and describe it."""
-        self._entry.runtime_data.record_error(err)
+        record_service_error(self.hass, self._entry.entry_id, err)
         _LOGGER.debug("Synthesis failed: %s", err)
         if isinstance(err, AuthenticationError):
             self._entry.async_start_reauth(self.hass)
@@ -230,10 +247,26 @@ class FaseehTTSEntity(TextToSpeechEntity):
             },
         )
 
+    def _default_voice(self) -> str:
+        return str(self._entry.options.get(CONF_VOICE) or DEFAULT_OPTIONS[CONF_VOICE])
+
     def _speech_parameters(self, options: Mapping[str, Any]) -> SpeechRequest:
-        """Validate the merged options of one request, with a translated error per problem."""
-        voice_id = str(options.get(ATTR_VOICE) or DEFAULT_VOICE)
-        model_id = str(options.get(CONF_MODEL) or DEFAULT_MODEL)
+        """Validate the merged options of one request; each refusal is recorded, then raised."""
+        try:
+            return self._validated_parameters(options)
+        except ServiceValidationError as err:
+            record_rejected_request(self.hass, self._entry.entry_id, str(err.translation_key))
+            raise
+
+    def _validated_parameters(self, options: Mapping[str, Any]) -> SpeechRequest:
+        """Check the voice, model and settings, with a translated error per problem."""
+        # An empty or null option (a template that rendered nothing) means "my default".
+        voice_id = str(options.get(ATTR_VOICE) or self._default_voice())
+        model_id = str(
+            options.get(CONF_MODEL)
+            or self._entry.options.get(CONF_MODEL)
+            or DEFAULT_OPTIONS[CONF_MODEL]
+        )
         catalogue = self._catalogue
         if catalogue.voice(voice_id) is None:
             raise ServiceValidationError(
@@ -260,15 +293,14 @@ class FaseehTTSEntity(TextToSpeechEntity):
         )
 
 
-# LLM answers carry markdown emphasis, headings and code marks that would otherwise be read out.
-_MARKUP = str.maketrans("", "", "*#`")
-
-
 async def _without_markup(message_gen: AsyncGenerator[str]) -> AsyncGenerator[str]:
-    """Pass the text on as it arrives, minus markdown characters no one should hear."""
+    """Pass the text on as it arrives, minus the markdown marks no one should hear."""
+    markup = MarkupFilter()
     async for delta in message_gen:
-        if text := delta.translate(_MARKUP):
+        if text := markup.feed(delta):
             yield text
+    if text := markup.end():
+        yield text
 
 
 def _default_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -283,7 +315,8 @@ def _setting(options: Mapping[str, Any], option: str) -> float:
     raw = options.get(option, DEFAULT_OPTIONS[option])
     minimum, maximum = _SETTING_RANGES[option]
     try:
-        value = float(raw)
+        # float(True) is 1.0, but "stability: true" is a mistake, not a number.
+        value = float("nan") if isinstance(raw, bool) else float(raw)
     except TypeError, ValueError:
         value = float("nan")
     if not minimum <= value <= maximum:

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 import socket
 from typing import Any
@@ -25,13 +26,13 @@ from pytest_homeassistant_custom_component.common import (
     mock_platform,
 )
 
-from custom_components.faseeh.config_flow import account_unique_id, entry_title
+from custom_components.faseeh.config_flow import account_unique_id
 from custom_components.faseeh.const import (
     CONF_REGION,
     DEFAULT_OPTIONS,
     DOMAIN,
     REGION_CUSTOM,
-    REGION_URLS,
+    REGIONS,
 )
 from simulator import DEFAULT_API_KEY, FaseehSimulator
 
@@ -63,7 +64,8 @@ def simulator_entry(
     """An account on the simulator as the config flow creates it (the flow's title by default)."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title=title or entry_title(REGION_CUSTOM, sim.url),
+        # The title the flow makes up for a custom address in an English home.
+        title=title or f"Faseeh ({sim.url.removeprefix('http://')})",
         unique_id=account_unique_id(api_key),
         data={CONF_API_KEY: api_key, CONF_REGION: REGION_CUSTOM, CONF_URL: sim.url},
         options=dict(DEFAULT_OPTIONS if options is None else options),
@@ -103,9 +105,15 @@ def known_regions_on_simulator(
     monkeypatch: pytest.MonkeyPatch, faseeh_sim: FaseehSimulator
 ) -> FaseehSimulator:
     """Point the global, UAE and Munsit regions at the simulator: tests may not leave 127.0.0.1."""
-    for region in list(REGION_URLS):
-        monkeypatch.setitem(REGION_URLS, region, faseeh_sim.url)
+    for region, known in REGIONS.items():
+        if known.api_url is not None:
+            point_region(monkeypatch, region, faseeh_sim.url)
     return faseeh_sim
+
+
+def point_region(monkeypatch: pytest.MonkeyPatch, region: str, url: str) -> None:
+    """Make a known region's API live at this address for one test."""
+    monkeypatch.setitem(REGIONS, region, replace(REGIONS[region], api_url=url))
 
 
 @pytest.fixture

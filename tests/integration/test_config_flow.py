@@ -1,9 +1,13 @@
 """Adding, reauthenticating and reconfiguring a Faseeh account, against the simulator."""
 
+import asyncio
+from collections.abc import AsyncIterator
 import logging
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+from aiohttp import web
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_USER,
@@ -16,7 +20,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
 import pytest
 
-from custom_components.faseeh.config_flow import account_unique_id
+from custom_components.faseeh.config_flow import KEY_CHECK_TIMEOUT, account_unique_id
 from custom_components.faseeh.const import (
     CONF_MODEL,
     CONF_REGION,
@@ -29,11 +33,10 @@ from custom_components.faseeh.const import (
     REGION_GLOBAL,
     REGION_MUNSIT,
     REGION_UAE,
-    REGION_URLS,
 )
 from simulator import DEFAULT_API_KEY, FaseehSimulator, SimulatorConfig
 
-from .conftest import simulator_entry, speak, suggested
+from .conftest import point_region, simulator_entry, speak, suggested
 
 pytestmark = pytest.mark.usefixtures("unload_faseeh_entries")
 
@@ -182,13 +185,13 @@ async def test_unreachable_service_shows_cannot_connect_then_recovers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Nothing listening at the region's address is cannot_connect, and the key is offered again."""
-    monkeypatch.setitem(REGION_URLS, REGION_GLOBAL, closed_port_url)
+    point_region(monkeypatch, REGION_GLOBAL, closed_port_url)
     result = await start_user_flow(hass)
     result = await submit(hass, result, {CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_GLOBAL})
     assert result["errors"] == {"base": "cannot_connect"}
     assert suggested(result, CONF_API_KEY) == DEFAULT_API_KEY
 
-    monkeypatch.setitem(REGION_URLS, REGION_GLOBAL, known_regions_on_simulator.url)
+    point_region(monkeypatch, REGION_GLOBAL, known_regions_on_simulator.url)
     result = await submit(hass, result, {CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_GLOBAL})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
@@ -347,12 +350,15 @@ async def test_a_rejected_key_at_setup_starts_reauth_and_a_new_key_works_without
 
     result = await submit(hass, flow, {CONF_API_KEY: "still-wrong"})
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "invalid_auth"}
+    # Reauth has no region to choose, so its message does not ask for one.
+    assert result["errors"] == {"base": "new_key_rejected"}
 
     faseeh_sim.config.api_keys.add(NEW_KEY)
     result = await submit(hass, flow, {CONF_API_KEY: NEW_KEY})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
+    # Our own text: HA's default success message is English only.
+    assert result.get("translation_domain") is None
     await hass.async_block_till_done()
 
     assert entry.data[CONF_API_KEY] == NEW_KEY
@@ -481,6 +487,8 @@ async def test_reconfigure_to_another_custom_url_checks_the_key_there_and_reload
         result = await submit(hass, result, {CONF_URL: other.url + "/"})
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "reconfigure_successful"
+        # Our own text: HA's default success message is English only.
+        assert result.get("translation_domain") is None
         await hass.async_block_till_done()
 
         assert entry.data[CONF_URL] == other.url
@@ -541,8 +549,8 @@ async def test_reconfigure_to_a_region_that_rejects_the_key_or_is_down_then_reco
     """Errors show on the region form; choosing a working region finishes the flow."""
     entry = simulator_entry(faseeh_sim)
     entry.add_to_hass(hass)
-    monkeypatch.setitem(REGION_URLS, REGION_MUNSIT, closed_port_url)
-    monkeypatch.setitem(REGION_URLS, REGION_UAE, faseeh_sim.url)
+    point_region(monkeypatch, REGION_MUNSIT, closed_port_url)
+    point_region(monkeypatch, REGION_UAE, faseeh_sim.url)
 
     result = await entry.start_reconfigure_flow(hass)
     result = await submit(hass, result, {CONF_REGION: REGION_MUNSIT})
@@ -559,3 +567,49 @@ async def test_reconfigure_to_a_region_that_rejects_the_key_or_is_down_then_reco
     await hass.async_block_till_done()
     assert entry.data[CONF_REGION] == REGION_UAE
     assert entry.title == "Faseeh (UAE)"
+
+
+@pytest.fixture
+async def answers_voices_then_stalls(socket_enabled: None) -> AsyncIterator[str]:
+    """A server that lists voices, then never answers for the models."""
+    never = asyncio.Event()
+
+    async def voices(request: web.Request) -> web.Response:
+        return web.json_response([])
+
+    async def models(request: web.Request) -> web.Response:
+        await never.wait()
+        return web.json_response([])
+
+    app = web.Application()
+    app.router.add_get("/api/v1/voices", voices)
+    app.router.add_get("/api/v1/models", models)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}"
+    never.set()
+    await runner.cleanup()
+
+
+def test_the_key_check_bound_is_the_one_the_readme_promises() -> None:
+    """The README tells users a check gives up after 10 s."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"a timeout ({KEY_CHECK_TIMEOUT:g} s)" in readme
+
+
+@pytest.mark.timeout(8)
+async def test_a_service_that_stops_answering_mid_check_is_cannot_connect(
+    hass: HomeAssistant, answers_voices_then_stalls: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole check is bounded, not each request: the form comes back with the key kept."""
+    monkeypatch.setattr("custom_components.faseeh.config_flow.KEY_CHECK_TIMEOUT", 0.5)
+    result = await start_user_flow(hass)
+    result = await submit(hass, result, {CONF_API_KEY: DEFAULT_API_KEY, CONF_REGION: REGION_CUSTOM})
+
+    result = await submit(hass, result, {CONF_URL: answers_voices_then_stalls})
+
+    assert result["step_id"] == "custom_url"
+    assert result["errors"] == {"base": "cannot_connect"}

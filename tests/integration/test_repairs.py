@@ -16,11 +16,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.faseeh.const import (
     CONF_VOICE,
-    DASHBOARD_URLS,
     DEFAULT_OPTIONS,
     DOMAIN,
     REGION_CUSTOM,
+    REGIONS,
 )
+from custom_components.faseeh.failures import failure_history
 from custom_components.faseeh.repairs import (
     async_create_fix_flow,
     clear_wallet_empty,
@@ -67,10 +68,10 @@ async def test_an_empty_wallet_raises_an_issue_that_the_next_good_speech_clears(
     assert issue.is_fixable is False
     assert issue.severity is ir.IssueSeverity.WARNING
     assert issue.translation_key == "wallet_empty"
-    assert issue.learn_more_url == DASHBOARD_URLS[REGION_CUSTOM]
+    assert issue.learn_more_url == REGIONS[REGION_CUSTOM].dashboard_url
     assert issue.translation_placeholders == {
         "name": setup_integration.title,
-        "dashboard_url": DASHBOARD_URLS[REGION_CUSTOM],
+        "dashboard_url": REGIONS[REGION_CUSTOM].dashboard_url,
     }
 
     faseeh_sim.config.fault = None
@@ -96,7 +97,7 @@ async def test_an_empty_wallet_is_never_reported_as_a_lost_connection(
     await hass.async_block_till_done(wait_background_tasks=True)
     issue_id = wallet_empty_issue_id(setup_integration.entry_id)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
-    kinds = {error.kind for error in setup_integration.runtime_data.recent_errors}
+    kinds = {error.kind for error in failure_history(hass, setup_integration.entry_id)}
     assert kinds == {"InsufficientBalanceError"}
 
 

@@ -461,9 +461,9 @@ async def test_every_service_failure_ends_the_run_with_an_stt_error_and_leaves_n
     assert run.of_type("stt-end") == []
     assert "Munsit speech-to-text failed" in caplog.text
     assert DEFAULT_API_KEY not in caplog.text
-    [recorded] = setup_integration.runtime_data.recent_errors
     diagnostics = await async_get_config_entry_diagnostics(hass, setup_integration)
-    assert diagnostics["last_transcription"]["error"] == recorded.kind
+    [recorded] = diagnostics["recent_errors"]
+    assert diagnostics["last_transcription"]["error"] == recorded["kind"]
     assert await eventually(lambda: all(session.closed for session in faseeh_sim.stt_sessions))
     await hass.async_block_till_done()
     assert [task for task in asyncio.all_tasks() if task.get_name().startswith("faseeh-stt")] == []

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from custom_components.faseeh.config_flow import REGIONS, FlowError
+from custom_components.faseeh.config_flow import FlowError
+from custom_components.faseeh.const import REGIONS
+from custom_components.faseeh.dialects import DIALECT_LANGUAGES
 from custom_components.faseeh.tts import ERROR_TRANSLATIONS
 
 INTEGRATION = Path(__file__).parents[2] / "custom_components" / "faseeh"
@@ -32,7 +34,9 @@ EXCEPTION_PLACEHOLDERS: dict[str, set[str]] = {
     "unknown_voice": {"voice"},
     "unknown_model": {"model"},
     "out_of_range": {"option", "value", "minimum", "maximum"},
-    "catalogue_unavailable": {"message"},
+    "catalogue_unreachable": set(),
+    "catalogue_unreadable": set(),
+    "catalogue_refused": set(),
     "empty_text": set(),
     "request_failed": {"message"},
 }
@@ -166,7 +170,8 @@ def test_every_region_has_a_label() -> None:
 def test_the_issues_name_the_dashboard_and_the_voice() -> None:
     """The placeholders repairs.py fills in are the ones the texts use."""
     assert placeholders(EN["issues"]["wallet_empty"]["description"]) == {"name", "dashboard_url"}
-    assert placeholders(EN["issues"]["voice_missing"]["description"]) == {"name", "voice"}
+    pick_voice = EN["issues"]["voice_missing"]["fix_flow"]["step"]["pick_voice"]
+    assert placeholders(pick_voice["description"]) == {"name", "voice"}
 
 
 def test_icons_name_a_material_design_icon_for_each_entity() -> None:
@@ -198,3 +203,105 @@ def test_the_readme_troubleshooting_table_explains_every_error_message() -> None
     messages += list(EN["config"]["error"].values())
 
     assert [message for message in messages if f"| {message} |" not in readme] == []
+
+
+# ---- The rules Home Assistant's own validator (hassfest) applies to translation files --------
+
+# What hassfest accepts at the top of a translation file (those an integration like ours can use).
+HASSFEST_SECTIONS = {
+    "title", "config", "options", "selector", "issues", "exceptions", "entity", "device",
+    "common", "services", "entity_component", "device_automation", "system_health",
+}  # fmt: skip
+HASSFEST_STEP_KEYS = {
+    "title", "description", "data", "data_description", "menu_options",
+    "menu_option_descriptions", "submit", "sections",
+}  # fmt: skip
+HASSFEST_FLOW_KEYS = {"flow_title", "step", "error", "abort", "progress", "create_entry"}
+TRANSLATION_KEY = re.compile(r"^(?!.*[_-]{2})(?![_-])[a-z0-9_-]+(?<![_-])$")
+# A URL written into a string; hassfest wants it in a placeholder instead. A bare host, or an
+# address whose host is numeric, is not one.
+URL_IN_TEXT = re.compile(
+    r"(?:(?:https?|ftps?|mqtts?|wss?)://|www\.)[a-z0-9]+(?:[.-][a-z0-9]+)*\.[a-z]{2,5}\b", re.I
+)
+HTML_TAG = re.compile(r"<[a-z/][^>]*>", re.I)
+QUOTED_PLACEHOLDER = re.compile(r"'\{\w+\}'")
+
+
+def flows(tree: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every data-entry flow of a file: config, options and each issue's fix flow."""
+    for section in ("config", "options"):
+        if section in tree:
+            yield section, tree[section]
+    for issue_id, issue in tree.get("issues", {}).items():
+        if "fix_flow" in issue:
+            yield f"issues.{issue_id}.fix_flow", issue["fix_flow"]
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_hassfest_accepts_the_sections_of_the_file(language: str) -> None:
+    """Only sections hassfest knows; an unknown one fails the validator."""
+    assert set(load(language)) <= HASSFEST_SECTIONS
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_hassfest_flow_rules_hold(language: str) -> None:
+    """Known keys per flow and step, and each data_description names a field in data."""
+    for name, flow in flows(load(language)):
+        assert set(flow) <= HASSFEST_FLOW_KEYS, name
+        for step_id, step in flow["step"].items():
+            assert set(step) <= HASSFEST_STEP_KEYS, (name, step_id)
+            assert set(step.get("data_description", {})) <= set(step.get("data", {})), step_id
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_hassfest_issue_rules_hold(language: str) -> None:
+    """An issue has a title and either a description or a fix flow, never both."""
+    for issue_id, issue in load(language)["issues"].items():
+        assert issue["title"], issue_id
+        assert ("description" in issue) != ("fix_flow" in issue), issue_id
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_hassfest_string_rules_hold(language: str) -> None:
+    """No HTML, no URL, no quoted or non-identifier placeholder in any string."""
+    for key, text in leaves(load(language)):
+        assert not HTML_TAG.search(text), key
+        assert not URL_IN_TEXT.search(text), key
+        assert not QUOTED_PLACEHOLDER.search(text), key
+        assert all(name.isidentifier() for name in placeholders(text)), key
+
+
+def test_hassfest_key_rules_hold() -> None:
+    """Selector option, exception and entity keys are lower-case slugs."""
+    keys = [*EN["exceptions"], *EN["entity"]["tts"]]
+    for selector in EN["selector"].values():
+        keys += list(selector["options"])
+    assert [key for key in keys if not TRANSLATION_KEY.match(key)] == []
+
+
+# ---- Arabic text with Latin in it --------------------------------------------------------------
+
+ISOLATED = re.compile("[\u2066\u2067\u2068][^\u2069]*\u2069")
+
+
+def test_latin_text_and_placeholders_in_arabic_strings_are_isolated() -> None:
+    """Names, hosts and {placeholders} keep their order in right-to-left text (issue 15.3)."""
+    for key, text in leaves(AR):
+        bare = ISOLATED.sub("", text)
+        assert not re.search(r"[A-Za-z]", bare), (key, bare)
+        assert "{" not in bare, (key, bare)
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_example_addresses_are_code_not_links(language: str) -> None:
+    """The frontend turns a bare http:// address into a link; in `code` it stays text."""
+    custom_url = load(language)["config"]["step"]["custom_url"]
+    for text in (custom_url["description"], custom_url["data_description"]["url"]):
+        assert not re.search(r"(?<!`)https?://[^\s`]*(?![^`]*`)", text), text
+
+
+def test_every_dialect_has_a_name_in_both_languages() -> None:
+    """Each dialect the entity maps to a language tag, and Fusha, is named, never shown raw."""
+    expected = {*DIALECT_LANGUAGES, "fusha"}
+    assert set(EN["selector"]["dialect"]["options"]) == expected
+    assert set(AR["selector"]["dialect"]["options"]) == expected

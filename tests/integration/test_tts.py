@@ -323,6 +323,8 @@ async def test_a_per_call_voice_overrides_the_default(
         ({"model": "faseeh-v9"}, "unknown_model"),
         ({"speed": 3}, "out_of_range"),
         ({"stability": "very"}, "out_of_range"),
+        # YAML's `true` is not a number, though Python would make it 1.0.
+        ({"stability": True}, "out_of_range"),
     ],
 )
 async def test_bad_options_give_a_clear_error_without_calling_faseeh(
@@ -341,6 +343,45 @@ async def test_bad_options_give_a_clear_error_without_calling_faseeh(
 
     assert raised.value.translation_key == translation_key
     assert faseeh_sim.ws_sessions == []
+
+
+@pytest.mark.parametrize("empty", ["", None])
+async def test_an_empty_voice_or_model_means_the_users_defaults(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    faseeh_sim: FaseehSimulator,
+    setup_integration: MockConfigEntry,
+    empty: str | None,
+) -> None:
+    """A template that rendered nothing falls back to the options, not to built-in defaults."""
+    hass.config_entries.async_update_entry(
+        setup_integration,
+        options={
+            **setup_integration.options,
+            CONF_VOICE: "ar-najdi-male-2",
+            "model": "faseeh-mini-v1-preview",
+        },
+    )
+    await hass.async_block_till_done()
+
+    await fetch_speech(hass_client, GREETING, {"voice": empty, "model": empty})
+
+    init = faseeh_sim.ws_sessions[-1].init
+    assert init is not None
+    assert (init["voice_id"], init["model_id"]) == ("ar-najdi-male-2", "faseeh-mini-v1-preview")
+
+
+@pytest.mark.parametrize("arithmetic", ["2*3=6", "2 * 3 = 6", "2**10 = 1024"])
+async def test_arithmetic_keeps_its_stars(
+    hass: HomeAssistant, faseeh_sim: FaseehSimulator, arithmetic: str
+) -> None:
+    """Only markdown emphasis is dropped; a star between numbers is multiplication."""
+    stream = tts.async_create_stream(hass, ENTITY_ID, "ar", {"preferred_format": "wav"})
+    stream.async_set_message(f"الناتج **{arithmetic}** تمامًا.")
+    async for _ in stream.async_stream_result():
+        pass
+
+    assert faseeh_sim.ws_sessions[-1].text == f"الناتج {arithmetic} تمامًا."
 
 
 async def test_the_voice_picker_lists_the_account_voices_per_dialect(
