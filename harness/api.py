@@ -99,6 +99,14 @@ class HassApi:
         ) as response:
             return await self._json(response, f"POST {path}")
 
+    async def remove_entry(self, entry_id: str) -> None:
+        """Delete a config entry, as its ⋮ menu's Delete does."""
+        path = f"/api/config/config_entries/entry/{entry_id}"
+        async with self.session.delete(
+            self.base + path, headers=self.headers, timeout=self._timeout
+        ) as response:
+            await self._json(response, f"DELETE {path}")
+
     async def get_state(self, entity_id: str) -> str:
         """The entity's state, or "" while the state machine does not have it."""
         async with self.session.get(

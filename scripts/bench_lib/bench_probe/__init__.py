@@ -11,6 +11,10 @@ Never shipped: scripts/bench links it into its throwaway config directory. Webso
 - ``bench_probe/timeouts``: give the Faseeh entry's client shorter timeouts (the soak's faults
   stall for as long as the client lets them).
 - ``bench_probe/profile``: start or stop pyinstrument on the event loop thread.
+- ``bench_probe/pipeline``: run an Assist pipeline from text to speech (WAV) with a TTS entity,
+  as a satellite does: validated first (the pipeline's early hint to TTS), the answer ``lead``
+  seconds later (the time speech-to-text takes), each event sent on as it happens with the
+  ``time.perf_counter()`` it happened at.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_register_command(hass, ws_llm)
     async_register_command(hass, ws_timeouts)
     async_register_command(hass, ws_profile)
+    async_register_command(hass, ws_pipeline)
     gc.callbacks.append(_gc_timer)
     return True
 
@@ -272,3 +277,88 @@ async def ws_profile(
 
         await hass.async_add_executor_job(write)
     connection.send_result(msg["id"], {"text": text})
+
+
+@websocket_command(
+    {
+        probatio.Required("type"): "bench_probe/pipeline",
+        probatio.Required("tts_engine"): str,
+        probatio.Required("text"): str,
+        probatio.Required("lead"): probatio.Coerce(float),
+    }
+)
+@async_response
+async def ws_pipeline(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Validate a text-to-speech pipeline run, wait lead seconds, run it; events as they come."""
+    # Imported here: Assist is set up only when a bench phase asks for a pipeline.
+    from homeassistant.components.assist_pipeline import PipelineEvent  # noqa: PLC0415
+    from homeassistant.components.assist_pipeline.models import PipelineStage  # noqa: PLC0415
+    from homeassistant.components.assist_pipeline.pipeline import (  # noqa: PLC0415
+        PipelineInput,
+        PipelineRun,
+    )
+    from homeassistant.helpers import chat_session  # noqa: PLC0415
+    from homeassistant.setup import async_setup_component  # noqa: PLC0415
+
+    if not await async_setup_component(hass, "assist_pipeline", {}):
+        connection.send_error(msg["id"], "setup_failed", "assist_pipeline did not set up")
+        return
+    pipeline = await _bench_pipeline(hass, msg["tts_engine"])
+    # The built-in agent answers the same text the same way: without this, HA's memory cache
+    # would answer every run after the first without calling the TTS entity at all.
+    await hass.services.async_call("tts", "clear_cache", blocking=True)
+
+    def on_event(event: PipelineEvent) -> None:
+        sent = {"type": str(event.type), "data": event.data, "at": time.perf_counter()}
+        connection.send_event(msg["id"], sent)
+
+    with chat_session.async_get_chat_session(hass) as session:
+        pipeline_input = PipelineInput(
+            run=PipelineRun(
+                hass,
+                context=connection.context(msg),
+                pipeline=pipeline,
+                start_stage=PipelineStage.INTENT,
+                end_stage=PipelineStage.TTS,
+                event_callback=on_event,
+                tts_audio_output={tts.ATTR_PREFERRED_FORMAT: "wav"},
+            ),
+            session=session,
+            intent_input=msg["text"],
+        )
+        await pipeline_input.validate()
+        connection.send_result(msg["id"])
+        await asyncio.sleep(msg["lead"])
+        await pipeline_input.execute()
+
+
+async def _bench_pipeline(hass: HomeAssistant, tts_engine: str) -> Any:
+    """The Arabic pipeline (built-in agent) speaking with tts_engine; created once."""
+    from homeassistant.components.assist_pipeline import (  # noqa: PLC0415
+        async_get_pipelines,
+    )
+    from homeassistant.components.assist_pipeline.pipeline import (  # noqa: PLC0415
+        KEY_ASSIST_PIPELINE,
+    )
+
+    name = f"Bench {tts_engine}"
+    for pipeline in async_get_pipelines(hass):
+        if pipeline.name == name:
+            return pipeline
+    return await hass.data[KEY_ASSIST_PIPELINE].pipeline_store.async_create_item(
+        {
+            "conversation_engine": "conversation.home_assistant",
+            "conversation_language": "ar",
+            "language": "ar",
+            "name": name,
+            "stt_engine": None,
+            "stt_language": None,
+            "tts_engine": tts_engine,
+            "tts_language": "ar",
+            "tts_voice": None,
+            "wake_word_entity": None,
+            "wake_word_id": None,
+        }
+    )
