@@ -33,6 +33,7 @@ class Sent:
     connection: int  # 1 for the proxy's first connection, and so on.
     at: float  # time.perf_counter() when the proxy read it.
     head: bytes  # Its first HEAD_BYTES bytes, enough to tell "POST /..." from "GET /...".
+    size: int
 
 
 class DelayProxy:
@@ -155,7 +156,8 @@ class DelayProxy:
                 while data := await source.read(READ_SIZE):
                     now = time.perf_counter()
                     if client_connection is not None:
-                        self.client_reads.append(Sent(client_connection, now, data[:HEAD_BYTES]))
+                        sent = Sent(client_connection, now, data[:HEAD_BYTES], len(data))
+                        self.client_reads.append(sent)
                     await queue.put((max(now, not_before), data))
             except ConnectionError, OSError:
                 await queue.put((time.perf_counter(), None))  # Reset: cut the other side.

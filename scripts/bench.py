@@ -16,11 +16,15 @@ boundary exactly as `hass` does.
 - voice: the Arabic voice loop through an Assist pipeline (our STT, HA's built-in agent, our
   TTS): the end of the input to the transcript and to the answer's first audio;
 - leaks: 1,000 sequential syntheses, cache off: RSS, asyncio tasks and sockets of `hass`;
-- soak: 500 overlapping requests, 20 % of them with a random failure fault, cache on.
+- soak: 500 overlapping requests, 20 % of them with a random failure fault, cache on;
+- wan: first audio in round trips with a delay proxy (harness.wan) between hass and each
+  service, 100 ms RTT (TLS not emulated): cold, an Assist answer, the HTTP transport, Wyoming.
 
 Each phase is a module of scripts/bench_lib/phases/. Prints a table and writes bench-results.json
 at the repository root.
-Usage: ./scripts/bench [--quick] [--only PHASE ...] [--profile PHASE] [--seed N] [--output PATH]
+Usage: ./scripts/bench [--quick] [--wan RTT_MS] [--only PHASE ...] [--profile PHASE] [--seed N]
+       [--output PATH]
+--wan RTT_MS runs the warm-up and the wan phase at that round-trip time (add --only for more).
 (or .venv/bin/python -m scripts.bench ... from the repository root)
 """
 
@@ -66,8 +70,9 @@ async def run_phases(bench: Bench, only: frozenset[str], profile: str | None) ->
 
 async def _main(args: argparse.Namespace) -> int:
     console = Console()
-    bench = Bench(QUICK if args.quick else FULL, args.seed, console)
-    only = frozenset(args.only or ())
+    wan_rtt = None if args.wan is None else args.wan / 1000
+    bench = Bench(QUICK if args.quick else FULL, args.seed, console, wan_rtt)
+    only = frozenset(args.only or ()) | ({"wan"} if args.wan is not None else set())
     outcome = await run_job(
         "BENCH", console, lambda: run_phases(bench, only, args.profile), bench.stop
     )
@@ -96,12 +101,25 @@ async def _main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _round_trip_ms(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 2000:
+        raise argparse.ArgumentTypeError("a round-trip time in ms, above 0 and at most 2000")
+    return value
+
+
 def main() -> int:
     """Parse the command line and run the bench."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tiny run, for the smoke test")
     parser.add_argument("--seed", type=int, default=20261004, help="the soak's fault plan seed")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where the JSON goes")
+    parser.add_argument(
+        "--wan",
+        type=_round_trip_ms,
+        metavar="RTT_MS",
+        help="only the WAN phase (after the warm-up), at this round-trip time in ms",
+    )
     parser.add_argument(
         "--profile", choices=list(PHASES), help="profile this phase inside hass with pyinstrument"
     )

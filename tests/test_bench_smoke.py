@@ -36,6 +36,15 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "silent_ws_first_audio_s_first": (int, float),
     "silent_ws_first_audio_s_next": (int, float),
     "final_styles_byte_exact": bool,
+    # Ratios are None when the denominator is not above zero (possible in a run this small).
+    "overhead_vs_wyoming": (int, float, type(None)),
+    "throughput_vs_raw": (int, float, type(None)),
+    "concurrent_p95_vs_wyoming": (int, float, type(None)),
+    "wan_rtt_ms": int,
+    "wan_first_audio_rtt_cold": (int, float),
+    "wan_first_audio_rtt_warm": (int, float),
+    "wan_first_audio_rtt_http": (int, float),
+    "wan_first_audio_rtt_wyoming": (int, float),
 }
 
 
@@ -77,4 +86,9 @@ def test_quick_bench_reports_every_key(tmp_path: Path) -> None:
     assert results["soak_500_truncated_cached"] == 0
     assert results["misclassified_errors"] == 0
     assert results["final_styles_byte_exact"] is True
+    # Over the delay proxy nothing can be faster than one round trip, on any path.
+    for key in KEYS:
+        if key.startswith("wan_first_audio_rtt_"):
+            assert results[key] >= 1.0, (key, results[key])
+    assert "TLS is not emulated" in out
     assert "first_audio_overhead_ms_p50" in out  # the table was printed

@@ -74,18 +74,23 @@ class Sizes:
     warmup: int
     # Requests per failure fault and input kind in the speech phase's misreported-error count.
     speech_repetitions: int
+    wan_runs: int
+    wan_rtt: float  # Seconds; ``--wan RTT_MS`` chooses another.
 
 
-FULL = Sizes(60, 50, 4, 2000, 3, 5, 1000, 500, 8, 5, 50)
-QUICK = Sizes(3, 5, 1, 200, 1, 1, 20, 20, 4, 1, 2)
+FULL = Sizes(60, 50, 4, 2000, 3, 5, 1000, 500, 8, 5, 50, 12, 0.100)
+QUICK = Sizes(3, 5, 1, 200, 1, 1, 20, 20, 4, 1, 2, 1, 0.020)
 
 
 class Bench:
     """One benchmark run's shared state; ``start`` brings everything up, ``stop`` ends it."""
 
-    def __init__(self, sizes: Sizes, seed: int, console: Console) -> None:
-        """Prepare; nothing runs until ``start``."""
+    def __init__(
+        self, sizes: Sizes, seed: int, console: Console, wan_rtt: float | None = None
+    ) -> None:
+        """Prepare; nothing runs until ``start``. wan_rtt overrides the sizes' round trip."""
         self.sizes = sizes
+        self.wan_rtt = sizes.wan_rtt if wan_rtt is None else wan_rtt
         self.console = console
         self.random = random.Random(seed)
         self.texts = Texts()

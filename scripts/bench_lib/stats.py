@@ -26,3 +26,10 @@ def spread(times: dict[str, list[float]]) -> dict[str, float]:
         for name, values in times.items()
         for label, fraction in (("p50", 0.5), ("p95", 0.95), ("max", 1.0))
     }
+
+
+def ratio(ours: float, theirs: float) -> float | None:
+    """ours / theirs, rounded; None when theirs is not above zero (no meaningful ratio)."""
+    if not theirs > 0:
+        return None
+    return round(ours / theirs, 2)

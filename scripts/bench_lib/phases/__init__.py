@@ -9,7 +9,7 @@ the table, one entry in ``report.GOALS``.
 from collections.abc import Awaitable, Callable
 
 from ..context import Bench
-from . import concurrent, leaks, llm, overhead, soak, speech, throughput, voice, warmup
+from . import concurrent, leaks, llm, overhead, soak, speech, throughput, voice, wan, warmup
 
 type Phase = Callable[[Bench], Awaitable[None]]
 
@@ -23,6 +23,8 @@ PHASES: dict[str, Phase] = {
     "leaks": leaks.measure,
     "soak": soak.measure,
     "speech": speech.measure,
+    # Last: it reconfigures the Faseeh entry (and reloads it, undoing the soak's timeouts).
+    "wan": wan.measure,
 }
 # Every run starts with it: the first requests pay for imports and connection set-up.
 ALWAYS = "warmup"

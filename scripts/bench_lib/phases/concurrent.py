@@ -1,6 +1,7 @@
 """concurrent: rounds of N simultaneous requests on each path, every body byte-exact.
 
-Keys: concurrent_50_byte_exact, concurrent_50_overhead_ms_p95.
+Keys: concurrent_50_byte_exact, concurrent_50_overhead_ms_p95, concurrent_p95_vs_wyoming (our
+p95 overhead / Wyoming's, same rounds).
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..context import FIRST_AUDIO_DELAY, Bench
-from ..stats import ms, percentile, spread
+from ..stats import ms, percentile, ratio, spread
 
 
 async def measure(bench: Bench) -> None:
@@ -42,6 +43,10 @@ async def measure(bench: Bench) -> None:
     bench.results["concurrent_50_overhead_ms_p95"] = ms(
         percentile(times["faseeh"], 0.95) - percentile(times["raw"], 0.95)
     )
+    wyoming_p95 = ms(percentile(times["wyoming"], 0.95) - percentile(times["raw_wyoming"], 0.95))
+    bench.results["concurrent_p95_vs_wyoming"] = ratio(
+        bench.results["concurrent_50_overhead_ms_p95"], wyoming_p95
+    )
     bench.details["concurrent"] = {
         "clients": count,
         "rounds": bench.sizes.concurrent_rounds,
@@ -51,9 +56,7 @@ async def measure(bench: Bench) -> None:
         f"takes {ms(percentile(full_collection, 0.5))} ms (median), the pause any request "
         "in flight would see when HA's own collector runs one",
         "verdicts": {name: dict(counts) for name, counts in verdicts.items()},
-        "wyoming_overhead_ms_p95": ms(
-            percentile(times["wyoming"], 0.95) - percentile(times["raw_wyoming"], 0.95)
-        ),
+        "wyoming_overhead_ms_p95": wyoming_p95,
         "p95_ms_of_each_round": round_p95,
         **spread(times),
     }

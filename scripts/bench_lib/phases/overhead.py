@@ -1,12 +1,13 @@
 """overhead: the same text through a raw client and through HA, for Faseeh and Wyoming.
 
-Keys: first_audio_overhead_ms_p50/p95, wyoming_first_audio_overhead_ms_p50/p95.
+Keys: first_audio_overhead_ms_p50/p95, wyoming_first_audio_overhead_ms_p50/p95, and
+overhead_vs_wyoming (our p50 overhead / Wyoming's, from the same runs).
 """
 
 from __future__ import annotations
 
 from ..context import FIRST_AUDIO_DELAY, Bench, BenchError
-from ..stats import ms, percentile, spread
+from ..stats import ms, percentile, ratio, spread
 
 
 async def measure(bench: Bench) -> None:
@@ -26,6 +27,10 @@ async def measure(bench: Bench) -> None:
             times[name].append(fetch.first_byte)
     _overheads(bench, "first_audio_overhead", times["faseeh"], times["raw"])
     _overheads(bench, "wyoming_first_audio_overhead", times["wyoming"], times["raw_wyoming"])
+    bench.results["overhead_vs_wyoming"] = ratio(
+        bench.results["first_audio_overhead_ms_p50"],
+        bench.results["wyoming_first_audio_overhead_ms_p50"],
+    )
     bench.details["overhead"] = {
         "runs_each": len(times["raw"]),
         "measured_from": {

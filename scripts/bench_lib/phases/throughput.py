@@ -1,9 +1,12 @@
-"""throughput: a long text with the simulator unthrottled. Key: throughput_x_realtime."""
+"""throughput: a long text with the simulator unthrottled.
+
+Keys: throughput_x_realtime, throughput_vs_raw (HA's median / the raw client's, same run).
+"""
 
 from __future__ import annotations
 
 from ..context import FIRST_AUDIO_DELAY, SECONDS_PER_CHARACTER, Bench, BenchError
-from ..stats import percentile
+from ..stats import percentile, ratio
 from ..texts import arabic_number, long_text
 
 
@@ -25,6 +28,9 @@ async def measure(bench: Bench) -> None:
     finally:
         bench.config.first_audio_delay = FIRST_AUDIO_DELAY
     bench.results["throughput_x_realtime"] = round(percentile(rates["faseeh"], 0.5), 1)
+    bench.results["throughput_vs_raw"] = ratio(
+        percentile(rates["faseeh"], 0.5), percentile(rates["raw"], 0.5)
+    )
     bench.details["throughput"] = {
         "characters": bench.sizes.throughput_chars,
         "audio_seconds": bench.sizes.throughput_chars * SECONDS_PER_CHARACTER,
