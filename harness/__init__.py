@@ -9,5 +9,6 @@ Never shipped to users. The parts, each in one place:
 - ``speech``: ``fetch_speech`` gets speech as a media player does, with its timings;
 - ``audio``: the one audio verifier (WAV rules, the real ffmpeg, silence, duration);
 - ``simulator_process``: the simulator in a process of its own, with any SimulatorConfig;
+- ``wan``: ``DelayProxy``, a wide-area link's round-trip time on loopback;
 - ``console`` and ``runner``: redacted progress lines and the one ``main`` skeleton.
 """
