@@ -47,13 +47,13 @@ class Series:
         self.figures.append(figure)
         self.new_connections.append(new_connections)
 
-    def trace(self, proxy: DelayProxy, started: float, rtt: float) -> None:
-        """Keep the client's reads since started as "+N.NN RTT: connection #n, N bytes (head)"."""
+    def trace(self, proxy: DelayProxy, started: float, rtt: float, since: float = 0.0) -> None:
+        """Keep the client's reads since since (or started) as "+N.NN RTT: connection #n, ..."."""
         self.timeline = [
-            f"+{(read.at - started) / rtt:.2f} RTT: connection #{read.connection}, "
+            f"{(read.at - started) / rtt:+.2f} RTT: connection #{read.connection}, "
             f"{read.size} bytes ({_shown_head(read.head)})"
             for read in proxy.client_reads
-            if read.at >= started
+            if read.at >= (since or started)
         ]
 
     def median(self) -> float:
@@ -181,10 +181,13 @@ async def _pipeline_answers(bench: Bench, proxy: DelayProxy, runs: int) -> Serie
     for run in range(runs + 1):
         text = f"ما رأيك في الرقم {run + 1}"  # Unmatched on purpose: the agent still answers.
         before = proxy.connections
+        validated = time.perf_counter()
         intent_end, first_audio = await _pipeline_once(bench, text)
         if run:
             figure = (first_audio - intent_end - FIRST_AUDIO_DELAY) / bench.wan_rtt
             series.add(figure, proxy.connections - before)
+            # From the validation on: a connection opened on the early hint shows as negative.
+            series.trace(proxy, intent_end, bench.wan_rtt, since=validated)
     return series
 
 
