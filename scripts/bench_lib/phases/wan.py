@@ -98,7 +98,7 @@ async def measure(bench: Bench) -> None:
             cold = await _requests(bench, bench.entity, faseeh_proxy, runs)
             wyoming = await _requests(bench, wyoming_entity, wyoming_proxy, runs)
             warm = await _pipeline_answers(bench, faseeh_proxy, runs)
-            http, pooled = await _http_fallbacks(bench, faseeh_proxy, runs)
+            http, http_extra = await _http_fallbacks(bench, faseeh_proxy, runs)
         finally:
             await bench.api.remove_entry(wyoming_entry)
             await _point_entry(bench, None)
@@ -126,7 +126,7 @@ async def measure(bench: Bench) -> None:
         "cold": cold.details(),
         "wyoming": wyoming.details(),
         "warm": warm.details(),
-        "http": {**http.details(), "posts_on_a_pooled_connection": pooled},
+        "http": {**http.details(), **http_extra},
     }
 
 
@@ -252,8 +252,14 @@ async def _first_audio(session: aiohttp.ClientSession, url: str) -> tuple[float,
     return first, b"".join(parts)
 
 
-async def _http_fallbacks(bench: Bench, proxy: DelayProxy, runs: int) -> tuple[Series, int]:
-    """The HTTP transport after a silent WebSocket, from the POST leaving hass to first audio."""
+async def _http_fallbacks(
+    bench: Bench, proxy: DelayProxy, runs: int
+) -> tuple[Series, dict[str, Any]]:
+    """The HTTP transport after a silent WebSocket, from the POST leaving hass to first audio.
+
+    Also, per run, the same figure from the user's request, and whether the POST found a
+    pooled connection (a client that has learnt to go straight to HTTP skips the socket).
+    """
     rtt = bench.wan_rtt
     # Long enough that real audio would have come, short enough to keep the phase quick.
     silent_wait = round(FIRST_AUDIO_DELAY + 3 * rtt + 0.2, 3)
@@ -269,6 +275,7 @@ async def _http_fallbacks(bench: Bench, proxy: DelayProxy, runs: int) -> tuple[S
     )
     series = Series()
     pooled = 0
+    from_request: list[float] = []
     for run in range(runs + 1):
         known = proxy.connections
         bench.sim.connection_faults.append("silent")
@@ -288,4 +295,8 @@ async def _http_fallbacks(bench: Bench, proxy: DelayProxy, runs: int) -> tuple[S
             series.add((after_post - FIRST_AUDIO_DELAY) / rtt, proxy.connections - known)
             series.trace(proxy, result.started, rtt)
             pooled += posts[0].connection <= known
-    return series, pooled
+            from_request.append(round((result.first_byte - FIRST_AUDIO_DELAY) / rtt, 2))
+    return series, {
+        "posts_on_a_pooled_connection": pooled,
+        "from_the_user_request_rtt_each": from_request,
+    }
