@@ -12,12 +12,11 @@ type Check = Callable[[dict[str, Any], str], bool]
 
 
 def _at_most(limit: float) -> Check:
-    # None is a ratio that could not be formed: it meets no goal.
-    return lambda results, key: results[key] is not None and results[key] <= limit
+    return lambda results, key: results[key] <= limit
 
 
 def _at_least(limit: float) -> Check:
-    return lambda results, key: results[key] is not None and results[key] >= limit
+    return lambda results, key: results[key] >= limit
 
 
 def _not_above(other: str) -> Check:
@@ -69,8 +68,11 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     for key, checks in GOALS.items():
         if key not in results:
             continue
-        missed = [label for label, check in checks if not check(results, key)]
         goal = ", ".join(label for label, _ in checks) or "(reference)"
+        if results[key] is None:
+            rows.append((key, goal, "UNMEASURED: the reference it is a ratio of was not above 0"))
+            continue
+        missed = [label for label, check in checks if not check(results, key)]
         rows.append((key, goal, f"MISSED {', '.join(missed)}" if missed else "ok"))
     return rows
 
