@@ -98,7 +98,7 @@ async def measure(bench: Bench) -> None:
             cold = await _requests(bench, bench.entity, faseeh_proxy, runs)
             wyoming = await _requests(bench, wyoming_entity, wyoming_proxy, runs)
             warm = await _pipeline_answers(bench, faseeh_proxy, runs)
-            http, http_extra = await _http_fallbacks(bench, faseeh_proxy, runs)
+            http, http_extra = await _http_transport(bench, faseeh_proxy, runs)
         finally:
             await bench.api.remove_entry(wyoming_entry)
             await _point_entry(bench, None)
@@ -120,8 +120,8 @@ async def measure(bench: Bench) -> None:
             "proxy of its own",
             "warm": "intent-end of an Assist pipeline (text to speech, wav) validated "
             f"{_pipeline_lead(rtt):g} s earlier; the player GETs the run-start URL at once",
-            "http": "the HTTP request leaving hass (read by the proxy) when the client falls "
-            "back after a silent WebSocket (the simulator's 'silent' fault)",
+            "http": "the HTTP request leaving hass (read by the proxy), once the client has "
+            "learnt HTTP from a silent WebSocket (the simulator's 'silent' fault)",
         },
         "cold": cold.details(),
         "wyoming": wyoming.details(),
@@ -252,27 +252,16 @@ async def _first_audio(session: aiohttp.ClientSession, url: str) -> tuple[float,
     return first, b"".join(parts)
 
 
-async def _http_fallbacks(
+async def _http_transport(
     bench: Bench, proxy: DelayProxy, runs: int
 ) -> tuple[Series, dict[str, Any]]:
-    """The HTTP transport after a silent WebSocket, from the POST leaving hass to first audio.
+    """The HTTP transport, from the POST leaving hass to first audio.
 
-    Also, per run, the same figure from the user's request, and whether the POST found a
-    pooled connection (a client that has learnt to go straight to HTTP skips the socket).
+    The unmeasured first run meets a silent WebSocket, so the client falls back and learns to
+    go straight to HTTP; the POSTs after it find HA's pooled keep-alive connection. Also, per
+    run, the same figure from the user's request, and whether the POST found that connection.
     """
     rtt = bench.wan_rtt
-    # Long enough that real audio would have come, short enough to keep the phase quick.
-    silent_wait = round(FIRST_AUDIO_DELAY + 3 * rtt + 0.2, 3)
-    await bench.probe(
-        {
-            "type": "bench_probe/timeouts",
-            "entry_id": bench.entry_id,
-            "connect": 10.0,
-            "first_audio": silent_wait,
-            "idle": 10.0,
-            "final_grace": 1.0,
-        }
-    )
     series = Series()
     pooled = 0
     from_request: list[float] = []
