@@ -129,13 +129,8 @@ def test_every_exception_the_code_raises_is_translated_with_its_placeholders() -
 def test_every_translation_key_in_the_code_exists() -> None:
     """translation_key="..." in any module names an exception, issue or selector we translate."""
     used = set(re.findall(r'translation_key\s*=\s*"(\w+)"', source_code()))
-    known = (
-        set(EN["exceptions"])
-        | set(EN["issues"])
-        | set(EN["selector"])
-        | set(EN["entity"]["tts"])
-        | set(EN["entity"]["stt"])
-    )
+    entities = {key for platform in EN["entity"].values() for key in platform}
+    known = set(EN["exceptions"]) | set(EN["issues"]) | set(EN["selector"]) | entities
     assert used
     assert used <= known
 
