@@ -60,6 +60,7 @@ class FaseehUsage:
         self._store = store
         self.totals = UsageTotals()
         self._listeners: list[CALLBACK_TYPE] = []
+        self._save_scheduled = False
 
     async def async_load(self) -> None:
         """Read the saved totals; unreadable values count from zero rather than block setup."""
@@ -99,11 +100,16 @@ class FaseehUsage:
 
     @callback
     def _changed(self) -> None:
-        self._store.async_delay_save(self._stored, SAVE_DELAY_SECONDS)
+        # Scheduling again would push the write back, and steady speech would never be saved.
+        if not self._save_scheduled:
+            self._save_scheduled = True
+            self._store.async_delay_save(self._stored, SAVE_DELAY_SECONDS)
         for listener in list(self._listeners):
             listener()
 
     def _stored(self) -> StoredUsage:
+        """The totals as they are when the store writes them."""
+        self._save_scheduled = False
         totals = self.totals
         return StoredUsage(
             characters=totals.characters,
