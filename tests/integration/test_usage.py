@@ -200,6 +200,25 @@ async def test_the_counts_reach_the_disk_soon_without_waiting_for_a_shutdown(
     assert Decimal(saved["spend"]) == billed_spend(faseeh_sim.charges)
 
 
+async def test_steady_use_does_not_keep_putting_the_save_off(
+    hass: HomeAssistant, setup_integration: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """A count made while a save is pending is written with it, on the first save's time."""
+    key = f"faseeh.usage.{setup_integration.entry_id}"
+    usage = setup_integration.runtime_data.usage
+    start = dt_util.utcnow()
+    usage.record_stt_seconds(2.0)
+    async_fire_time_changed(hass, start + timedelta(seconds=SAVE_DELAY_SECONDS / 2))
+    await hass.async_block_till_done()
+    usage.record_stt_seconds(3.0)
+    assert key not in hass_storage
+
+    async_fire_time_changed(hass, start + timedelta(seconds=SAVE_DELAY_SECONDS + 1))
+    await hass.async_block_till_done()
+
+    assert hass_storage[key]["data"]["stt_seconds"] == 5.0
+
+
 async def test_after_a_restart_the_sensors_continue_from_the_saved_counts(
     hass: HomeAssistant, config_entry: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
