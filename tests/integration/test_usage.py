@@ -3,6 +3,7 @@
 from collections.abc import AsyncGenerator
 from datetime import timedelta
 from decimal import Decimal
+from http import HTTPStatus
 from pathlib import Path
 import re
 from typing import Any
@@ -25,6 +26,8 @@ import yaml
 
 from custom_components.faseeh.usage import SAVE_DELAY_SECONDS
 from simulator import Charge, FaseehSimulator
+
+from .test_stt import post_audio, tone
 
 TTS_ENTITY = "tts.faseeh_speech"
 CHARACTERS = "sensor.faseeh_characters_synthesised"
@@ -287,13 +290,37 @@ async def test_deleting_the_account_deletes_its_counts(
 async def test_speech_to_text_seconds_add_up_what_the_service_billed(
     hass: HomeAssistant, setup_integration: MockConfigEntry
 ) -> None:
-    """Each session's billed seconds (from its closing metadata) add to the sensor."""
+    """Each session's billed seconds add to the sensor, and to nothing else."""
     usage = setup_integration.runtime_data.usage
     usage.record_stt_seconds(3.56)
     usage.record_stt_seconds(12.4)
 
     assert float(state_of(hass, STT_SECONDS)) == 3.56 + 12.4
     assert state_of(hass, CHARACTERS) == "0"
+
+
+async def test_transcriptions_count_the_seconds_in_the_services_closing_metadata(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    setup_integration: MockConfigEntry,
+    faseeh_sim: FaseehSimulator,
+) -> None:
+    """Speech, silence and a failed session: the sensor is the sum the service reported billed."""
+    assert (await post_audio(hass_client, tone(1.2)))[0] is HTTPStatus.OK
+    assert (await post_audio(hass_client, bytes(8000)))[0] is HTTPStatus.OK
+    faseeh_sim.config.fault = "stt_wallet_midstream"
+    assert (await post_audio(hass_client, tone(1.0)))[1]["result"] == "error"
+    faseeh_sim.config.fault = None
+
+    billed = [
+        float(event["audio_seconds_billed"])
+        for session in faseeh_sim.stt_sessions
+        for event in session.events
+        if "audio_seconds_billed" in event
+    ]
+    assert len(billed) == 2
+    assert float(state_of(hass, STT_SECONDS)) == sum(billed)
+    assert state_of(hass, SPEND) == "0"
 
 
 async def test_the_time_to_first_audio_is_a_diagnostic_sensor_off_until_enabled(
