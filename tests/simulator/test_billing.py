@@ -34,7 +34,7 @@ async def test_each_completed_socket_generation_is_charged_its_characters(
         await initialize(ws)
         await ws.send_json(text(GREETING, trigger=True))
         await ws.send_json(text(SECOND_SENTENCE, flush=True))
-        await collect(ws)
+        await collect(ws, finals=2)
 
     await wait_for(lambda: len(sim.charges) == 2)
     assert sim.charges == [
