@@ -54,7 +54,6 @@ from .const import (
     CONF_VOICE,
     DEFAULT_OPTIONS,
     DOMAIN,
-    REGIONS,
 )
 from .coordinator import Catalogue
 from .device import account_device_info
