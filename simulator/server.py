@@ -101,6 +101,16 @@ class WsSession:
     audio_bytes_sent: int = 0
 
 
+@dataclass(frozen=True)
+class Charge:
+    """What the wallet was charged for one generation that completed (the service bills then)."""
+
+    transport: Literal["websocket", "http"]
+    model_id: str
+    characters: int
+    cost_per_character: float
+
+
 @dataclass
 class HttpRequest:
     """One REST request received under /api/v1."""
@@ -491,6 +501,7 @@ class _Connection:
             await _wait_forever()
         if generation.text:
             await self._send_audio(generation, fault)
+            self.sim.charge("websocket", (self.session.init or {}).get("model_id"), generation.text)
         style = config.final_style
         send_final = style in ("batch", "inside", "duplicate") or (
             style == "end" and generation.flush
@@ -583,6 +594,7 @@ class FaseehSimulator:
         self.http_requests: list[HttpRequest] = []
         self.stt_sessions: list[SttSession] = []
         self.stt_listeners: set[Any] = set()
+        self.charges: list[Charge] = []
         # One fault (or None) for each of the next WebSocket connections, in the order they
         # arrive; config.fault applies once it is empty. Lets overlapping requests differ.
         self.connection_faults: deque[str | None] = deque()
@@ -654,10 +666,17 @@ class FaseehSimulator:
         return True
 
     def reset_records(self) -> None:
-        """Forget every recorded WebSocket session and REST request."""
+        """Forget every recorded WebSocket session, REST request and charge."""
         self.ws_sessions.clear()
         self.http_requests.clear()
         self.stt_sessions.clear()
+        self.charges.clear()
+
+    def charge(self, transport: Literal["websocket", "http"], model_id: Any, text: str) -> None:
+        """Bill a completed generation: its characters (code points) at its model's price."""
+        model_id = model_id or DEFAULT_WS_MODEL
+        cost = next(model["cost"] for model in self.config.models if model["model_id"] == model_id)
+        self.charges.append(Charge(transport, model_id, len(text), cost))
 
     async def start(self) -> None:
         """Bind 127.0.0.1 and start serving."""
@@ -874,6 +893,7 @@ class FaseehSimulator:
         except SpeechError:
             _LOGGER.exception("Speech synthesis failed")
             return _rest_error(_internal_error())
+        self.charge("http", request.match_info["model_id"], text)
         return web.Response(body=pcm_to_wav(pcm, sample_rate), content_type="audio/wav")
 
     def _validate_tts(self, model_id: str, body: Any) -> tuple[str, int, bool]:
@@ -927,6 +947,7 @@ class FaseehSimulator:
                     await self.pace(len(chunks[number - 1]), sample_rate)
                 await response.write(chunk)
             await response.write_eof()
+            self.charge("http", request.match_info["model_id"], text)
         except ConnectionError:
             _LOGGER.debug("Client went away during a streamed synthesis")
         return response
@@ -936,6 +957,7 @@ __all__ = [
     "DEFAULT_API_KEY",
     "WS_PATH",
     "ApiError",
+    "Charge",
     "FaseehSimulator",
     "HttpRequest",
     "SimulatorConfig",

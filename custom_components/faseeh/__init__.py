@@ -14,8 +14,9 @@ from .client import FaseehClient, SpeechToTextClient, SttTimeouts, Timeouts
 from .coordinator import FaseehCatalogueCoordinator
 from .failures import forget_failures
 from .repairs import check_default_voice, delete_issues
+from .usage import FaseehUsage, usage_store
 
-PLATFORMS: list[Platform] = [Platform.STT, Platform.TTS]
+PLATFORMS: list[Platform] = [Platform.SENSOR, Platform.STT, Platform.TTS]
 
 # The client's defaults; one name so tests can make a silent or stalled service fail fast.
 CLIENT_TIMEOUTS = Timeouts()
@@ -44,6 +45,7 @@ class FaseehData:
     client: FaseehClient
     catalogue: FaseehCatalogueCoordinator
     transcriber: SpeechToTextClient
+    usage: FaseehUsage
     last_transcription: TranscriptionRecord | None = None
 
 
@@ -51,7 +53,7 @@ type FaseehConfigEntry = ConfigEntry[FaseehData]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bool:
-    """Check the key by loading the catalogue, then set up the STT and TTS entities."""
+    """Check the key by loading the catalogue, read the usage, then set up the entities."""
     client = FaseehClient(
         async_get_clientsession(hass),
         entry.data[CONF_API_KEY],
@@ -67,7 +69,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bo
         entry.data[CONF_URL],
         timeouts=STT_TIMEOUTS,
     )
-    entry.runtime_data = FaseehData(client=client, catalogue=coordinator, transcriber=transcriber)
+    usage = FaseehUsage(usage_store(hass, entry.entry_id))
+    await usage.async_load()
+    # Written at unload, so the entry's next setup (a reload) reads every count.
+    entry.async_on_unload(usage.async_save)
+    entry.runtime_data = FaseehData(
+        client=client, catalogue=coordinator, transcriber=transcriber, usage=usage
+    )
 
     def _check_default_voice() -> None:
         check_default_voice(hass, entry, coordinator.data)
@@ -79,7 +87,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bo
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bool:
-    """Unload the STT and TTS entities and stop the client's background work."""
+    """Unload the entities and stop the client's background work."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.client.close()
@@ -87,6 +95,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> b
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> None:
-    """Forget the account's repair issues and failures: nothing is left to fix or explain."""
+    """Forget the account's repair issues, failures and usage: nothing is left to fix or count."""
     delete_issues(hass, entry.entry_id)
     forget_failures(hass, entry.entry_id)
+    await usage_store(hass, entry.entry_id).async_remove()

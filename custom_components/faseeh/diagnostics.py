@@ -10,6 +10,7 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
 from .failures import failure_history
+from .usage import SPEND_CURRENCY
 
 if TYPE_CHECKING:
     from . import FaseehConfigEntry
@@ -21,7 +22,7 @@ TO_REDACT = {CONF_API_KEY, "unique_id"}
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: FaseehConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry (key redacted), catalogue, last transcription and recent failures."""
+    """Return the entry (key redacted), catalogue, last transcription, failures and usage."""
     diagnostics: dict[str, Any] = {
         "entry": async_redact_data(entry.as_dict(), TO_REDACT),
         "state": entry.state.value,
@@ -71,4 +72,12 @@ async def async_get_config_entry_diagnostics(
     )
     # Which transport speech takes (the WebSocket, or HTTP after a silent socket) and why.
     diagnostics["speech_transport"] = entry.runtime_data.client.transport.as_dict()
+    totals = entry.runtime_data.usage.totals
+    diagnostics["usage"] = {
+        "characters": totals.characters,
+        "spend": str(totals.spend),
+        "spend_currency": SPEND_CURRENCY,
+        "stt_seconds": totals.stt_seconds,
+        "first_audio_seconds": totals.first_audio_seconds,
+    }
     return diagnostics

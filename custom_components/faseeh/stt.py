@@ -160,6 +160,9 @@ class FaseehSTTEntity(SpeechToTextEntity):
             self._failed(error)
             return SpeechResult(None, SpeechResultState.ERROR)
         assert transcript is not None
+        # The service's own billing figure; a session that ended without it is not guessed at.
+        if transcript.billed_seconds is not None:
+            data.usage.record_stt_seconds(transcript.billed_seconds)
         clear_wallet_empty(self.hass, self._entry)
         return SpeechResult(transcript.text, SpeechResultState.SUCCESS)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 import logging
+import time
 from typing import Any, override
 
 from homeassistant.components.tts import (
@@ -17,7 +18,6 @@ from homeassistant.components.tts.entity import TTSAudioRequest, TTSAudioRespons
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import FaseehConfigEntry
@@ -48,21 +48,21 @@ from .client.errors import (
 )
 from .const import (
     CONF_MODEL,
-    CONF_REGION,
     CONF_SIMILARITY_BOOST,
     CONF_SPEED,
     CONF_STABILITY,
     CONF_VOICE,
     DEFAULT_OPTIONS,
     DOMAIN,
-    REGIONS,
 )
 from .coordinator import Catalogue
+from .device import account_device_info
 from .dialects import ARABIC, dialect_languages
 from .failures import record_rejected_request, record_service_error
 from .markup import MarkupFilter
 from .repairs import check_default_voice, clear_wallet_empty, raise_wallet_empty
 from .texts import Texts, async_get_texts, async_object_id_base
+from .usage import CountedText
 from .wav import streaming_wav_header
 
 _LOGGER = logging.getLogger(__name__)
@@ -128,14 +128,7 @@ class FaseehTTSEntity(TextToSpeechEntity):
             # Listed so HA hands it to us: Faseeh can produce some rates natively.
             ATTR_PREFERRED_SAMPLE_RATE,
         ]
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, entry.entry_id)},
-            name=entry.title,
-            manufacturer="Faseeh",
-            model=texts.device_model,
-            entry_type=DeviceEntryType.SERVICE,
-            configuration_url=REGIONS[entry.data[CONF_REGION]].dashboard_url,
-        )
+        self._attr_device_info = account_device_info(entry, texts)
         self._attr_default_options = _default_options(entry.options)
         self._voices: dict[str, list[TTSVoice]] = {}
         self._rebuild_voices()
@@ -210,11 +203,16 @@ class FaseehTTSEntity(TextToSpeechEntity):
         """Yield one streaming WAV header, then PCM as each frame arrives."""
         data = self._entry.runtime_data
         header_sent = False
-        speech = data.client.speak(_without_markup(message_gen), parameters)
+        # Billed as sent, after markup removal, at the model's price when the request started.
+        text = CountedText(_without_markup(message_gen))
+        model = self._catalogue.model(parameters.model_id)
+        started = time.monotonic()
+        speech = data.client.speak(text, parameters)
         try:
             async with aclosing(speech):
                 async for chunk in speech:
                     if not header_sent:
+                        data.usage.record_first_audio(time.monotonic() - started)
                         # The real rate is only known from the first frame.
                         yield streaming_wav_header(chunk.sample_rate)
                         header_sent = True
@@ -224,6 +222,7 @@ class FaseehTTSEntity(TextToSpeechEntity):
         if not header_sent:
             # An empty generator breaks HA's ffmpeg conversion; a header alone is valid audio.
             yield streaming_wav_header(parameters.sample_rate)
+        data.usage.record_speech(text.characters, model.cost_per_character if model else 0.0)
         clear_wallet_empty(self.hass, self._entry)
 
     def _failure(self, err: FaseehError, parameters: SpeechRequest) -> HomeAssistantError:

@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_platform,
 )
 
+from custom_components.faseeh.client import Timeouts
 from custom_components.faseeh.config_flow import account_unique_id
 from custom_components.faseeh.const import (
     CONF_REGION,
@@ -52,6 +53,15 @@ def hass_config_dir(hass_tmp_config_dir: str) -> str:
 def tts_cache_dir(hass_tmp_config_dir: str) -> Path:
     """Where Home Assistant writes cached speech."""
     return Path(hass_tmp_config_dir) / "tts"
+
+
+@pytest.fixture
+def fast_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A silent or stalled service is given up on in a fraction of a second."""
+    monkeypatch.setattr(
+        "custom_components.faseeh.CLIENT_TIMEOUTS",
+        Timeouts(connect=0.5, first_audio=0.5, idle=0.5, final_grace=0.5),
+    )
 
 
 def simulator_entry(
@@ -161,7 +171,7 @@ async def speak(hass: HomeAssistant, entry: ConfigEntry, message: str) -> bytes:
     [entity] = [
         entity
         for entity in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-        if entity.domain == "tts"
+        if entity.domain == Platform.TTS
     ]
     stream = tts.async_create_stream(hass, entity.entity_id, "ar", {"preferred_format": "wav"})
     stream.async_set_message(message)

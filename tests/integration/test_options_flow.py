@@ -3,7 +3,7 @@
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import entity_registry as er
@@ -110,9 +110,9 @@ async def test_saved_options_apply_at_once_without_reload_or_the_entity_going_un
 ) -> None:
     """The same loaded entry keeps running; the entity's defaults follow the new options."""
     [tts_entry] = [
-        entry
-        for entry in er.async_entries_for_config_entry(entity_registry, setup_integration.entry_id)
-        if entry.domain == "tts"
+        entity
+        for entity in er.async_entries_for_config_entry(entity_registry, setup_integration.entry_id)
+        if entity.domain == Platform.TTS
     ]
     states: list[str | None] = []
 

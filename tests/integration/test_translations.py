@@ -13,6 +13,7 @@ import yaml
 from custom_components.faseeh.config_flow import FlowError
 from custom_components.faseeh.const import REGIONS
 from custom_components.faseeh.dialects import DIALECT_LANGUAGES
+from custom_components.faseeh.sensor import USAGE_SENSORS
 from custom_components.faseeh.tts import ERROR_TRANSLATIONS
 
 INTEGRATION = Path(__file__).parents[2] / "custom_components" / "faseeh"
@@ -129,13 +130,8 @@ def test_every_exception_the_code_raises_is_translated_with_its_placeholders() -
 def test_every_translation_key_in_the_code_exists() -> None:
     """translation_key="..." in any module names an exception, issue or selector we translate."""
     used = set(re.findall(r'translation_key\s*=\s*"(\w+)"', source_code()))
-    known = (
-        set(EN["exceptions"])
-        | set(EN["issues"])
-        | set(EN["selector"])
-        | set(EN["entity"]["tts"])
-        | set(EN["entity"]["stt"])
-    )
+    entities = {key for platform in EN["entity"].values() for key in platform}
+    known = set(EN["exceptions"]) | set(EN["issues"]) | set(EN["selector"]) | entities
     assert used
     assert used <= known
 
@@ -174,13 +170,21 @@ def test_the_issues_name_the_dashboard_and_the_voice() -> None:
     assert placeholders(pick_voice["description"]) == {"name", "voice"}
 
 
-def test_icons_name_a_material_design_icon_for_each_entity() -> None:
-    """icons.json is valid and gives the speech and speech recognition entities their icons."""
+def test_icons_name_a_material_design_icon_for_every_entity() -> None:
+    """icons.json is valid and gives each translated entity its icon."""
     icons = json.loads((INTEGRATION / "icons.json").read_text(encoding="utf-8"))
     for _, icon in leaves(icons):
         assert icon.startswith("mdi:")
-    assert icons["entity"]["tts"]
-    assert icons["entity"]["stt"]["speech_recognition"]
+    assert {platform: set(keys) for platform, keys in icons["entity"].items()} == {
+        platform: set(keys) for platform, keys in EN["entity"].items()
+    }
+
+
+def test_every_usage_sensor_is_named() -> None:
+    """Each sensor the platform creates has its translated name."""
+    assert {description.translation_key for description in USAGE_SENSORS} == set(
+        EN["entity"]["sensor"]
+    )
 
 
 def test_the_quality_scale_lists_every_rule_with_a_reason_for_each_exemption() -> None:

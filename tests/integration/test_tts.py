@@ -25,7 +25,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
-from custom_components.faseeh.client import Timeouts
 from custom_components.faseeh.const import CONF_SPEED, CONF_VOICE
 from custom_components.faseeh.wav import WAV_HEADER_SIZE, streaming_wav_header
 from harness.audio import decode, wav_pcm
@@ -36,7 +35,7 @@ from .conftest import added_entities
 ENTITY_ID = "tts.faseeh_speech"
 GREETING = "مرحبا بك في بيتك الذكي. الجو اليوم مشمس، والحرارة معتدلة!"
 
-pytestmark = pytest.mark.usefixtures("setup_integration")
+pytestmark = pytest.mark.usefixtures("fast_timeouts", "setup_integration")
 
 
 async def fetch_speech(
@@ -64,15 +63,6 @@ async def fetch_speech(
 def cached_files(tts_cache_dir: Path) -> list[Path]:
     """Speech files HA keeps on disk."""
     return sorted(tts_cache_dir.glob("*")) if tts_cache_dir.exists() else []
-
-
-@pytest.fixture(autouse=True)
-def fast_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A silent or stalled service is given up on in a fraction of a second."""
-    monkeypatch.setattr(
-        "custom_components.faseeh.CLIENT_TIMEOUTS",
-        Timeouts(connect=0.5, first_audio=0.5, idle=0.5, final_grace=0.5),
-    )
 
 
 @pytest.fixture(autouse=True)
