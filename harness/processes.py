@@ -8,14 +8,45 @@ import contextlib
 from pathlib import Path
 import signal
 import socket
+import subprocess
 import sys
 import time
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from .errors import HarnessError
 
 STOP_TIMEOUT = 20.0
 POLL_INTERVAL = 0.25
+
+
+class ModuleRun(NamedTuple):
+    """How a ``python -m`` run ended: its exit code, its output, and whether it overran."""
+
+    code: int
+    output: str
+    overran: bool
+
+
+def run_module(args: list[str], *, cwd: Path, limit: float, stop_limit: float = 25.0) -> ModuleRun:
+    """Run ``python -m ARGS``; on overrun SIGTERM lets it stop what it started, then SIGKILL."""
+    with subprocess.Popen(
+        [sys.executable, "-m", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
+        try:
+            out, _ = process.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGTERM)
+            try:
+                out, _ = process.communicate(timeout=stop_limit)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, _ = process.communicate()
+            return ModuleRun(process.returncode, out, overran=True)
+        return ModuleRun(process.returncode, out, overran=False)
 
 
 def free_port() -> int:

@@ -14,18 +14,17 @@ import dataclasses
 import json
 import logging
 from pathlib import Path
-import signal
 import sys
 from typing import Any, TextIO
 
-from simulator import FaseehSimulator, SimulatorConfig, SttConfig
+from simulator import SimulatorConfig, SttConfig
+from simulator.server import URL_LINE_PREFIX, serve_until_signalled
 
 from .errors import HarnessError
 from .processes import copy_stream, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
-URL_PREFIX = "FASEEH_URL="
 
 
 def config_to_json(config: SimulatorConfig) -> str:
@@ -81,10 +80,10 @@ class SimulatorProcess:
         except TimeoutError as err:
             raise HarnessError(f"the simulator printed nothing in {START_TIMEOUT:.0f} s") from err
         line = first.decode(errors="replace").strip()
-        if not line.startswith(URL_PREFIX):
-            raise HarnessError(f"the simulator's first line is {line!r}, not {URL_PREFIX}...")
+        if not line.startswith(URL_LINE_PREFIX):
+            raise HarnessError(f"the simulator's first line is {line!r}, not {URL_LINE_PREFIX}...")
         self._drain = asyncio.create_task(copy_stream(process.stdout, self._log))
-        self._url = line.removeprefix(URL_PREFIX)
+        self._url = line.removeprefix(URL_LINE_PREFIX)
         return self._url
 
     async def stop(self) -> None:
@@ -99,20 +98,10 @@ class SimulatorProcess:
         self._url = None
 
 
-async def _serve(config: SimulatorConfig) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    async with FaseehSimulator(config) as sim:
-        print(f"{URL_PREFIX}{sim.url}", flush=True)
-        await stop.wait()
-
-
 def main() -> int:
     """The child: serve the config given as the one argument until SIGTERM."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    asyncio.run(_serve(config_from_json(sys.argv[1])))
+    asyncio.run(serve_until_signalled(config_from_json(sys.argv[1])))
     return 0
 
 

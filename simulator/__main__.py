@@ -4,12 +4,11 @@ import argparse
 import asyncio
 import logging
 from pathlib import Path
-import signal
 import sys
 
 from .faults import Fault
 from .profile import config_from_report
-from .server import FINAL_STYLES, FaseehSimulator, SimulatorConfig
+from .server import FINAL_STYLES, SimulatorConfig, serve_until_signalled
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,18 +67,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(config: SimulatorConfig) -> None:
-    """Serve until SIGINT or SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    async with FaseehSimulator(config) as sim:
-        # Scripts wait for this exact first line, so flush it at once.
-        print(f"FASEEH_URL={sim.url}", flush=True)
-        await stop.wait()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -109,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile is not None:
         config = config_from_report(args.profile, config)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    asyncio.run(_serve(config))
+    asyncio.run(serve_until_signalled(config))
     return 0
 
 

@@ -7,6 +7,7 @@ import contextlib
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 import logging
+import signal
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -963,3 +964,18 @@ __all__ = [
     "SimulatorConfig",
     "WsSession",
 ]
+
+
+# Scripts and the harness wait for this exact first stdout line before using the simulator.
+URL_LINE_PREFIX = "FASEEH_URL="
+
+
+async def serve_until_signalled(config: SimulatorConfig) -> None:
+    """Serve, print the URL line at once, and stop cleanly on SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with FaseehSimulator(config) as sim:
+        print(f"{URL_LINE_PREFIX}{sim.url}", flush=True)
+        await stop.wait()

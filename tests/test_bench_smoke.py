@@ -7,13 +7,11 @@ nothing leaked, no soak request that hung, failed without a fault or left a cut 
 
 import json
 from pathlib import Path
-import signal
-import subprocess
-import sys
+
+from harness.processes import run_module
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_LIMIT = 90.0
-STOP_LIMIT = 25.0
 
 KEYS: dict[str, type | tuple[type, ...]] = {
     "first_audio_overhead_ms_p50": (int, float),
@@ -50,24 +48,12 @@ KEYS: dict[str, type | tuple[type, ...]] = {
 
 def _run_bench(output: Path) -> tuple[int, str]:
     """Run the quick bench; on overrun, SIGTERM lets it stop hass before it is killed."""
-    with subprocess.Popen(
-        [sys.executable, "-m", "scripts.bench", "--quick", "--output", str(output)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as process:
-        try:
-            out, _ = process.communicate(timeout=RUN_LIMIT)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGTERM)
-            try:
-                out, _ = process.communicate(timeout=STOP_LIMIT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                out, _ = process.communicate()
-            return -1, f"the quick bench ran over {RUN_LIMIT:.0f} s\n{out}"
-        return process.returncode, out
+    run = run_module(
+        ["scripts.bench", "--quick", "--output", str(output)], cwd=ROOT, limit=RUN_LIMIT
+    )
+    if run.overran:
+        return -1, f"the quick bench ran over {RUN_LIMIT:.0f} s\n{run.output}"
+    return run.code, run.output
 
 
 def test_quick_bench_reports_every_key(tmp_path: Path) -> None:

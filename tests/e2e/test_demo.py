@@ -13,17 +13,14 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 import re
-import signal
-import subprocess
-import sys
 
 import pytest
 
 from harness.audio import decode, parse_wav, pcm_rms, verify_mp3, verify_wav
+from harness.processes import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_LIMIT = 120.0
-STOP_LIMIT = 25.0
 TEXT = "الباب الأمامي مقفل، والأضواء مطفأة."
 
 
@@ -40,21 +37,12 @@ class DemoRun:
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """Run the demo's entry point once; on overrun, SIGTERM lets it stop hass first."""
     output_dir = tmp_path_factory.mktemp("demo-output")
-    command = [sys.executable, "-m", "scripts.demo", "--output-dir", str(output_dir), TEXT]
-    with subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as process:
-        try:
-            out, _ = process.communicate(timeout=RUN_LIMIT)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGTERM)
-            try:
-                out, _ = process.communicate(timeout=STOP_LIMIT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                out, _ = process.communicate()
-            pytest.fail(f"the demo ran over {RUN_LIMIT:.0f} s\n{out}")
-    return DemoRun(process.returncode, out, output_dir)
+    run = run_module(
+        ["scripts.demo", "--output-dir", str(output_dir), TEXT], cwd=ROOT, limit=RUN_LIMIT
+    )
+    if run.overran:
+        pytest.fail(f"the demo ran over {RUN_LIMIT:.0f} s\n{run.output}")
+    return DemoRun(run.code, run.output, output_dir)
 
 
 def test_the_demo_passes_through_the_real_config_flow(demo_run: DemoRun) -> None:
