@@ -384,6 +384,6 @@ def test_the_command_line_sets_the_transcripts(monkeypatch: pytest.MonkeyPatch) 
     async def serve(config: Any) -> None:
         seen.append(config.stt.transcripts)
 
-    monkeypatch.setattr("simulator.__main__._serve", serve)
+    monkeypatch.setattr("simulator.__main__.serve_until_signalled", serve)
     assert simulator_main(["--stt-transcript", "واحد", "--stt-transcript", "اثنان"]) == 0
     assert seen == [["واحد", "اثنان"]]
