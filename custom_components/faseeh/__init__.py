@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .client import FaseehClient, SpeechToTextClient, SttTimeouts, Timeouts
+from .const import CONF_SPARE_SOCKET, DEFAULT_SPARE_SOCKET
 from .coordinator import FaseehCatalogueCoordinator
 from .failures import forget_failures
 from .repairs import check_default_voice, delete_issues
@@ -81,9 +82,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bo
         check_default_voice(hass, entry, coordinator.data)
 
     _check_default_voice()
+    entry.async_on_unload(entry.add_update_listener(_async_spare_option_updated))
     entry.async_on_unload(coordinator.async_add_listener(_check_default_voice))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+def warm_up_speech(entry: FaseehConfigEntry) -> None:
+    """Speech from this entry is likely soon: have a socket ready, unless the option is off."""
+    if entry.options.get(CONF_SPARE_SOCKET, DEFAULT_SPARE_SOCKET):
+        entry.runtime_data.client.warm_up()
+
+
+async def _async_spare_option_updated(hass: HomeAssistant, entry: FaseehConfigEntry) -> None:
+    """Turning the spare socket off closes the one kept now."""
+    if not entry.options.get(CONF_SPARE_SOCKET, DEFAULT_SPARE_SOCKET):
+        await entry.runtime_data.client.spare.discard()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bool:
