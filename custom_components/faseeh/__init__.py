@@ -48,6 +48,9 @@ class FaseehData:
     transcriber: SpeechToTextClient
     usage: FaseehUsage
     last_transcription: TranscriptionRecord | None = None
+    # Set once HA has prepared a stream on our TTS entity: only then can our speech-to-text
+    # hint that our voice will answer (a pipeline may pair our STT with another TTS).
+    speech_prepared: bool = False
 
 
 type FaseehConfigEntry = ConfigEntry[FaseehData]
@@ -88,10 +91,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bo
     return True
 
 
-def warm_up_speech(entry: FaseehConfigEntry) -> None:
-    """Speech from this entry is likely soon: have a socket ready, unless the option is off."""
+def warm_up_speech(entry: FaseehConfigEntry, *, from_listening: bool = False) -> None:
+    """Speech from this entry is likely soon: have a socket ready, unless the option is off.
+
+    ``from_listening``: the hint is our speech-to-text starting, which says only that some
+    voice will answer; it warms a socket once our TTS entity has been prepared for speech.
+    """
+    data = entry.runtime_data
+    if from_listening and not data.speech_prepared:
+        return
+    data.speech_prepared = True
     if entry.options.get(CONF_SPARE_SOCKET, DEFAULT_SPARE_SOCKET):
-        entry.runtime_data.client.warm_up()
+        data.client.warm_up()
 
 
 async def _async_spare_option_updated(hass: HomeAssistant, entry: FaseehConfigEntry) -> None:

@@ -123,7 +123,7 @@ class FaseehSTTEntity(SpeechToTextEntity):
     ) -> SpeechResult:
         """Stream the audio to the service as it arrives; return its transcript or an error."""
         # The answer will most likely be spoken in a few seconds.
-        warm_up_speech(self._entry)
+        warm_up_speech(self._entry, from_listening=True)
         data = self._entry.runtime_data
         model = str(self._entry.options.get(CONF_STT_MODEL, DEFAULT_STT_MODEL))
         if model not in STT_MODELS:

@@ -7,6 +7,7 @@ import aiohttp
 import pytest
 
 from custom_components.faseeh.client import (
+    AuthenticationError,
     FaseehClient,
     RateLimitError,
     Transport,
@@ -61,6 +62,29 @@ async def test_the_next_speech_uses_the_spare_and_there_is_never_more_than_one(
     assert client.transport.transport is Transport.WEBSOCKET
     assert await faseeh_sim.all_sessions_closed()
     assert client.spare.count == 0
+    assert not client_tasks()
+
+
+async def test_a_hint_right_before_the_speech_opens_one_socket_not_two(
+    faseeh_sim: FaseehSimulator, client: FaseehClient
+) -> None:
+    """tts.speak hints and speaks in the same tick: the speech waits for the spare's connect."""
+    client.warm_up()
+    assert await collect(client, TEXT)
+    assert len(faseeh_sim.ws_sessions) == 1
+    assert client.spare.count == 0
+    assert await faseeh_sim.all_sessions_closed()
+
+
+async def test_a_spare_that_cannot_open_leaves_the_request_its_own_error(
+    faseeh_sim: FaseehSimulator, client: FaseehClient
+) -> None:
+    """A refused upgrade fails the spare quietly; the request reports the real cause."""
+    faseeh_sim.config.fault = Fault.INVALID_KEY_HANDSHAKE
+    client.warm_up()
+    with pytest.raises(AuthenticationError):
+        await collect(client, TEXT)
+    assert client.spare.paused
     assert not client_tasks()
 
 

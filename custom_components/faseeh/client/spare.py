@@ -44,6 +44,7 @@ class SpareSocket:
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
         self._ws: WebSocket | None = None
+        self._opened = asyncio.Event()
         self._paused_until: float | None = None
         self._stopped = False
 
@@ -66,7 +67,8 @@ class SpareSocket:
         """Start opening a spare in the background, unless one exists or spares are paused."""
         if self._stopped or self.count or self.paused:
             return
-        self._task = asyncio.create_task(self._keep(), name="faseeh-ws-spare")
+        self._opened = asyncio.Event()
+        self._task = asyncio.create_task(self._keep(self._opened), name="faseeh-ws-spare")
 
     def pause(self, reason: str) -> None:
         """Keep no spare for a while (``reason`` is logged); close the one there is."""
@@ -77,9 +79,17 @@ class SpareSocket:
 
     async def take(self) -> WebSocket | None:
         """Return the open spare for a synthesis (it is then the caller's), or None."""
-        task, ws = self._task, self._ws
-        if task is None or ws is None:
+        task = self._task
+        if task is None or task.done():
             return None
+        if self._ws is None:
+            # Still connecting (the hint came just before the speech, as for tts.speak):
+            # that connection is as far along as a new one would be, and a second socket
+            # would only sit unused.
+            await self._opened.wait()
+        ws = self._ws
+        if ws is None or self._task is not task:
+            return None  # the open failed, or another synthesis took the spare first
         self._task = self._ws = None
         # The watcher must have left receive() before the synthesis reads this socket.
         task.cancel()
@@ -105,14 +115,17 @@ class SpareSocket:
         self._stopped = True
         await self.discard()
 
-    async def _keep(self) -> None:
+    async def _keep(self, opened: asyncio.Event) -> None:
         """Open a spare, then wait until it expires or the service closes it."""
         try:
             ws = await self._connect()
         except FaseehError as err:
             self.pause(f"opening it failed ({type(err).__name__})")
             return
-        self._ws = ws
+        else:
+            self._ws = ws
+        finally:
+            opened.set()
         expired = False
         try:
             try:
