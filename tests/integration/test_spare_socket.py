@@ -63,7 +63,7 @@ async def test_with_the_option_off_no_socket_waits_for_speech(
     hass: HomeAssistant, faseeh_sim: FaseehSimulator
 ) -> None:
     """Speech prepared opens nothing; the speech itself still plays."""
-    entry: FaseehConfigEntry = simulator_entry(
+    entry = simulator_entry(
         faseeh_sim, title="Faseeh", options={**DEFAULT_OPTIONS, CONF_SPARE_SOCKET: False}
     )
     entry.add_to_hass(hass)
