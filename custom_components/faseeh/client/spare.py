@@ -63,6 +63,14 @@ class SpareSocket:
         """True while spares are paused after a refusal or a quick close."""
         return self._paused_until is not None and self._clock() < self._paused_until
 
+    def as_dict(self) -> dict[str, bool | float | None]:
+        """The spare's state for diagnostics."""
+        left = None if self._paused_until is None else self._paused_until - self._clock()
+        return {
+            "held": self.held,
+            "paused_for_seconds": round(left, 1) if left is not None and left > 0 else None,
+        }
+
     def warm_up(self) -> None:
         """Start opening a spare in the background, unless one exists or spares are paused."""
         if self._stopped or self.count or self.paused:
