@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .client import FaseehClient, SpeechToTextClient, SttTimeouts, Timeouts
+from .const import CONF_SPARE_SOCKET, DEFAULT_SPARE_SOCKET
 from .coordinator import FaseehCatalogueCoordinator
 from .failures import forget_failures
 from .repairs import check_default_voice, delete_issues
@@ -47,6 +48,9 @@ class FaseehData:
     transcriber: SpeechToTextClient
     usage: FaseehUsage
     last_transcription: TranscriptionRecord | None = None
+    # Set once HA has prepared a stream on our TTS entity: only then can our speech-to-text
+    # hint that our voice will answer (a pipeline may pair our STT with another TTS).
+    speech_prepared: bool = False
 
 
 type FaseehConfigEntry = ConfigEntry[FaseehData]
@@ -81,9 +85,30 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bo
         check_default_voice(hass, entry, coordinator.data)
 
     _check_default_voice()
+    entry.async_on_unload(entry.add_update_listener(_async_spare_option_updated))
     entry.async_on_unload(coordinator.async_add_listener(_check_default_voice))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+def warm_up_speech(entry: FaseehConfigEntry, *, from_listening: bool = False) -> None:
+    """Speech from this entry is likely soon: have a socket ready, unless the option is off.
+
+    ``from_listening``: the hint is our speech-to-text starting, which says only that some
+    voice will answer; it warms a socket once our TTS entity has been prepared for speech.
+    """
+    data = entry.runtime_data
+    if from_listening and not data.speech_prepared:
+        return
+    data.speech_prepared = True
+    if entry.options.get(CONF_SPARE_SOCKET, DEFAULT_SPARE_SOCKET):
+        data.client.warm_up()
+
+
+async def _async_spare_option_updated(hass: HomeAssistant, entry: FaseehConfigEntry) -> None:
+    """Turning the spare socket off closes the one kept now."""
+    if not entry.options.get(CONF_SPARE_SOCKET, DEFAULT_SPARE_SOCKET):
+        await entry.runtime_data.client.spare.discard()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: FaseehConfigEntry) -> bool:

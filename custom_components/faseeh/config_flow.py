@@ -23,6 +23,7 @@ from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -48,6 +49,7 @@ from .const import (
     CONF_MODEL,
     CONF_REGION,
     CONF_SIMILARITY_BOOST,
+    CONF_SPARE_SOCKET,
     CONF_SPEED,
     CONF_STABILITY,
     CONF_STT_MODEL,
@@ -55,6 +57,7 @@ from .const import (
     DEFAULT_MODEL,
     DEFAULT_OPTIONS,
     DEFAULT_SIMILARITY_BOOST,
+    DEFAULT_SPARE_SOCKET,
     DEFAULT_SPEED,
     DEFAULT_STABILITY,
     DEFAULT_STT_MODEL,
@@ -221,6 +224,7 @@ def options_schema(catalogue: Catalogue, texts: Texts) -> probatio.Schema:
                     translation_key=CONF_STT_MODEL,
                 )
             ),
+            probatio.Required(CONF_SPARE_SOCKET, default=DEFAULT_SPARE_SOCKET): BooleanSelector(),
         }
     )
 

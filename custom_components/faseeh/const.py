@@ -59,6 +59,10 @@ DEFAULT_OPTIONS: Final[dict[str, str | float]] = {
     CONF_SPEED: DEFAULT_SPEED,
 }
 
+# Keep a connected socket ready when speech is likely soon (client/spare.py).
+CONF_SPARE_SOCKET: Final = "spare_socket"
+DEFAULT_SPARE_SOCKET: Final = True
+
 # Speech-to-text: the model is its own option, so it never becomes part of TTS's cache key.
 CONF_STT_MODEL: Final = "stt_model"
 DEFAULT_STT_MODEL: Final = "munsit"

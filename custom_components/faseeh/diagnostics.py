@@ -72,6 +72,8 @@ async def async_get_config_entry_diagnostics(
     )
     # Which transport speech takes (the WebSocket, or HTTP after a silent socket) and why.
     diagnostics["speech_transport"] = entry.runtime_data.client.transport.as_dict()
+    # Whether a connection is kept ready, or spares are paused after a refusal or a close.
+    diagnostics["spare_socket"] = entry.runtime_data.client.spare.as_dict()
     totals = entry.runtime_data.usage.totals
     diagnostics["usage"] = {
         "characters": totals.characters,

@@ -28,7 +28,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from . import FaseehConfigEntry, TranscriptionRecord
+from . import FaseehConfigEntry, TranscriptionRecord, warm_up_speech
 from .client import (
     STT_MODEL_ARABIC,
     STT_MODELS,
@@ -122,6 +122,8 @@ class FaseehSTTEntity(SpeechToTextEntity):
         self, metadata: SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> SpeechResult:
         """Stream the audio to the service as it arrives; return its transcript or an error."""
+        # The answer will most likely be spoken in a few seconds.
+        warm_up_speech(self._entry, from_listening=True)
         data = self._entry.runtime_data
         model = str(self._entry.options.get(CONF_STT_MODEL, DEFAULT_STT_MODEL))
         if model not in STT_MODELS:

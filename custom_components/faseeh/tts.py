@@ -20,7 +20,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import FaseehConfigEntry
+from . import FaseehConfigEntry, warm_up_speech
 from .client import (
     DEFAULT_OUTPUT_FORMAT,
     OUTPUT_FORMATS,
@@ -188,6 +188,12 @@ class FaseehTTSEntity(TextToSpeechEntity):
     def async_get_supported_voices(self, language: str) -> list[TTSVoice] | None:
         """Return the account's voices for this language, the configured default first."""
         return self._voices.get(language)
+
+    @override
+    def async_supports_streaming_input(self) -> bool:
+        """Yes; HA asks this when speech may follow (pipeline validation), so warm a socket."""
+        warm_up_speech(self._entry)
+        return True
 
     @override
     async def async_stream_tts_audio(self, request: TTSAudioRequest) -> TTSAudioResponse:

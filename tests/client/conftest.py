@@ -24,6 +24,7 @@ TASK_NAMES = (
     "faseeh-text-feed",
     "faseeh-http-segment",
     "faseeh-ws-probe",
+    "faseeh-ws-spare",
 )
 
 

@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.faseeh.const import (
     CONF_MODEL,
     CONF_SIMILARITY_BOOST,
+    CONF_SPARE_SOCKET,
     CONF_SPEED,
     CONF_STABILITY,
     CONF_STT_MODEL,
@@ -36,6 +37,7 @@ NEW_OPTIONS: dict[str, Any] = {
     CONF_SIMILARITY_BOOST: 0.4,
     CONF_SPEED: 1.15,
     CONF_STT_MODEL: "munsit-en-ar",
+    CONF_SPARE_SOCKET: False,
 }
 
 

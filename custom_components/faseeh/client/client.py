@@ -44,6 +44,7 @@ from .models import (
     Voice,
     VoiceSettings,
 )
+from .spare import SPARE_KEEP_FOR, SpareSocket
 from .stream import WebSocket, WsSynthesis
 from .transport import Transport, TransportMemory
 
@@ -98,8 +99,12 @@ class FaseehClient:
         *,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         transport: TransportMemory | None = None,
+        spare_keep_for: float = SPARE_KEEP_FOR,
     ) -> None:
-        """Use ``session`` (HA's shared one in production) for every request."""
+        """Use ``session`` (HA's shared one in production) for every request.
+
+        ``spare_keep_for``: how long a spare socket opened by ``warm_up`` waits unused.
+        """
         self._session = session
         self._api_key = api_key
         self._timeouts = timeouts
@@ -108,6 +113,7 @@ class FaseehClient:
         self._ws_url = re.sub(r"^http", "ws", self._base_url) + WS_PATH
         self._transport = transport if transport is not None else TransportMemory()
         self._probe: asyncio.Task[None] | None = None
+        self._spare = SpareSocket(self._connect, keep_for=spare_keep_for)
 
     def __repr__(self) -> str:
         """Return a repr without the key."""
@@ -147,6 +153,16 @@ class FaseehClient:
     def transport(self) -> TransportMemory:
         """Which transport speech takes for this account, and why (for diagnostics)."""
         return self._transport
+
+    @property
+    def spare(self) -> SpareSocket:
+        """The spare socket kept for the next synthesis."""
+        return self._spare
+
+    def warm_up(self) -> None:
+        """Speech is likely soon: open a spare socket in the background (call in the loop)."""
+        if self._transport.transport is Transport.WEBSOCKET:
+            self._spare.warm_up()
 
     def stream_speech(
         self,
@@ -202,9 +218,18 @@ class FaseehClient:
                 handed_over = self._transport.transport is Transport.HTTP
                 if not handed_over:
                     pcm = PcmAssembler()
-                    async with aclosing(self._speak_ws(feed, request, pcm)) as chunks:
-                        async for chunk in chunks:
-                            yield chunk
+                    try:
+                        async with aclosing(self._speak_ws(feed, request, pcm)) as chunks:
+                            async for chunk in chunks:
+                                yield chunk
+                    except _SpareRefusedError:
+                        # The service refused the spare before any audio (it may not have
+                        # freed the previous synthesis yet): one fresh socket, no more.
+                        async with aclosing(
+                            self._speak_ws(feed, request, pcm, spare=False)
+                        ) as chunks:
+                            async for chunk in chunks:
+                                yield chunk
                     handed_over = not pcm.total
                 if handed_over:
                     async with aclosing(self._speak_http(feed, request)) as chunks:
@@ -214,16 +239,20 @@ class FaseehClient:
             _LOGGER.debug("Speech complete")
 
     async def close(self) -> None:
-        """Stop a background probe of the socket (the config entry is unloading)."""
+        """Close the spare socket and stop a background probe (the entry is unloading)."""
+        await self._spare.close()
         if (probe := self._probe) is not None:
             probe.cancel()
             await asyncio.gather(probe, return_exceptions=True)
 
     async def _speak_ws(
-        self, feed: TextFeed, request: SpeechRequest, pcm: PcmAssembler
+        self, feed: TextFeed, request: SpeechRequest, pcm: PcmAssembler, *, spare: bool = True
     ) -> AsyncGenerator[AudioChunk]:
-        """Yield the socket's audio; yield nothing if the socket gives none (then HTTP speaks)."""
-        async with self._socket(request) as ws:
+        """Yield the socket's audio; yield nothing if the socket gives none (then HTTP speaks).
+
+        Raises _SpareRefusedError when the spare (taken if ``spare``) got 42901 before any audio.
+        """
+        async with self._socket(request, spare=spare) as (ws, from_spare):
             try:
                 async with WsSynthesis(ws, feed, self._timeouts) as synthesis:
                     while (frame := await synthesis.next_audio()) is not None:
@@ -231,6 +260,11 @@ class FaseehClient:
                             self._transport.socket_delivered()
                         if data := pcm.feed(frame.pcm):
                             yield AudioChunk(data, frame.sample_rate or request.sample_rate)
+            except RateLimitError:
+                self._spare.pause("the service refused a synthesis as too many at once")
+                if from_spare and not pcm.total:
+                    raise _SpareRefusedError from None
+                raise
             except ConnectionLostError:
                 # Lost before any audio: an error frame may have been lost with the
                 # connection (a send into a closed socket resets it), so HTTP asks again.
@@ -251,6 +285,7 @@ class FaseehClient:
         reason = f"no audio {self._timeouts.socket_silence:g} s after the first text"
         _LOGGER.debug("WebSocket: %s; HTTP takes this text and the next ones", reason)
         self._transport.socket_failed(reason)
+        await self._spare.discard()
 
     async def _speak_http(
         self, feed: TextFeed, request: SpeechRequest
@@ -374,8 +409,34 @@ class FaseehClient:
         )
 
     @asynccontextmanager
-    async def _socket(self, request: SpeechRequest) -> AsyncIterator[WebSocket]:
-        """Open the WebSocket and send initConnection (its reply is not awaited); close at exit."""
+    async def _socket(
+        self, request: SpeechRequest, *, spare: bool = True
+    ) -> AsyncIterator[tuple[WebSocket, bool]]:
+        """Take the spare or open a socket, send initConnection (reply not awaited); close.
+
+        Yields the socket and whether it was the spare.
+        """
+        ws = await self._spare.take() if spare else None
+        if ws is not None:
+            try:
+                await self._initialize(ws, request)
+            except ConnectionLostError:
+                # The service closed the spare just now: drop it quietly, connect afresh.
+                await ws.close()
+                ws = None
+        from_spare = ws is not None
+        if ws is None:
+            ws = await self._connect()
+        try:
+            if not from_spare:
+                await self._initialize(ws, request)
+            yield ws, from_spare
+        finally:
+            await ws.close()
+            _LOGGER.debug("WebSocket closed (code %s)", ws.close_code)
+
+    async def _connect(self) -> WebSocket:
+        """Open the speech WebSocket (TCP, TLS, upgrade), not initialised yet."""
         _LOGGER.debug("Connecting to %s", self._ws_url)
         try:
             async with asyncio.timeout(self._timeouts.connect):
@@ -388,12 +449,7 @@ class FaseehClient:
             raise _handshake_error(err.status) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
             raise self._transport_error(err, "connecting to") from None
-        try:
-            await self._initialize(ws, request)
-            yield ws
-        finally:
-            await ws.close()
-            _LOGGER.debug("WebSocket closed (code %s)", ws.close_code)
+        return ws
 
     async def _initialize(self, ws: WebSocket, request: SpeechRequest) -> None:
         settings = request.settings
@@ -518,6 +574,10 @@ class FaseehClient:
         if not isinstance(data, list):
             raise ProtocolError(f"GET {path} did not return a list")
         return data
+
+
+class _SpareRefusedError(Exception):
+    """The service refused a synthesis on the spare socket before any audio."""
 
 
 def _handshake_error(status: int) -> FaseehError:
