@@ -41,7 +41,7 @@ HTTP_TEXT: Final = "أهلا وسهلا"
 RATE_TEXT: Final = "شكرا"
 RATE_CHECKED: Final = 16000
 UNKNOWN_VOICE: Final = "live-check-no-such-voice"
-CHARACTERS: Final = len(ONE_TEXT) + len("".join(SEGMENTS)) + len(HTTP_TEXT) + 2 * len(RATE_TEXT)
+CHARACTERS: Final = 3 * len(ONE_TEXT) + len("".join(SEGMENTS)) + len(HTTP_TEXT) + 2 * len(RATE_TEXT)
 
 
 @dataclass
@@ -84,6 +84,12 @@ class Report:
     error_shape: str = "unknown"
     ws_sample_rate_honoured: bool | None = None
     http_sample_rate_honoured: bool | None = None
+    # A connected socket never initialised (the integration's spare): closed by the server
+    # after this many seconds, or None when it was still open at the probe's limit.
+    idle_socket_closed_after_s: float | None = None
+    # A second text after the first generation's final, on the same socket: "audio",
+    # "closed", "error" or "nothing" (whether a finished socket could be used again).
+    second_text_after_final: str = "unknown"
     notes: list[str] = field(default_factory=list)
 
 
@@ -100,6 +106,18 @@ def infer_final_style(run: SocketRun, generations: int) -> str:
     if "final+audio" in kinds or finals > generations:
         return "inside"
     return "batch" if finals == generations else "end"
+
+
+def second_text_answer(run: SocketRun) -> str:
+    """What a second text after the first generation's final got on the same socket."""
+    if "again" not in run.events:
+        return "closed" if run.closed_by_server else "unknown"
+    after = run.events[run.events.index("again") + 1 :]
+    if any(event.startswith(("audio", "final+audio")) for event in after):
+        return "audio"
+    if "error" in after:
+        return "error"
+    return "closed" if "close" in after else "nothing"
 
 
 def _collapse(events: list[str]) -> list[str]:
@@ -161,12 +179,17 @@ class Battery:
         voice_id: str,
         model_id: str,
         output_format: str = "pcm_24000",
+        *,
+        again: str | None = None,
     ) -> SocketRun:
-        """Send ``texts`` as triggered generations (the last with flush) and record the answer."""
+        """Send ``texts`` as triggered generations (the last with flush) and record the answer.
+
+        ``again``: once the answer has gone quiet, send this text too on the same socket.
+        """
         run = SocketRun()
         try:
-            async with asyncio.timeout(self._limit):
-                await self._socket_run(run, texts, voice_id, model_id, output_format)
+            async with asyncio.timeout(self._limit * (2 if again else 1)):
+                await self._socket_run(run, texts, voice_id, model_id, output_format, again=again)
         except TimeoutError:
             run.events.append("probe limit")
         except aiohttp.ClientError as err:
@@ -180,6 +203,8 @@ class Battery:
         voice_id: str,
         model_id: str,
         output_format: str,
+        *,
+        again: str | None,
     ) -> None:
         async with self._session.ws_connect(self._ws_url, params={"x-api-key": self._key}) as ws:
             await ws.send_json(
@@ -210,6 +235,13 @@ class Battery:
             # First, without closeConnection: does the server close after its final?
             if await self._read(ws, run, start, "the final"):
                 return
+            if again is not None:
+                run.events.append("again")
+                await ws.send_json(
+                    {"type": "text", "text": again, "try_trigger_generation": True, "flush": True}
+                )
+                if await self._read(ws, run, start, "the second text"):
+                    return
             await ws.send_json({"type": "closeConnection"})
             await self._read(ws, run, start, "closeConnection")
 
@@ -218,7 +250,8 @@ class Battery:
     ) -> bool:
         """Read until the server closes (True) or QUIET passes (False)."""
         while True:
-            wait = self._limit if not run.events else self._quiet
+            # The limit until something arrives (again after a second text), then quiet.
+            wait = self._limit if not run.events or run.events[-1] == "again" else self._quiet
             try:
                 message = await ws.receive(timeout=wait)
             except TimeoutError:
@@ -250,6 +283,19 @@ class Battery:
                 run.events.append("final+audio" if pcm else "final")
             elif pcm:
                 run.events.append("audio")
+
+    async def idle_socket(self) -> float | None:
+        """Seconds until the server closes a socket that is never initialised; None if open."""
+        start = time.perf_counter()
+        try:
+            async with self._session.ws_connect(
+                self._ws_url, params={"x-api-key": self._key}
+            ) as ws:
+                # Anything at all on a socket that was sent nothing ends the wait.
+                await ws.receive(timeout=self._limit)
+        except TimeoutError:
+            return None
+        return round(time.perf_counter() - start, 3)
 
     async def http(
         self, text: str, voice_id: str, model_id: str, sample_rate: int = 24000
@@ -316,6 +362,10 @@ async def run_battery(
         status, _, content_type, _ = await battery.http(RATE_TEXT, voice, model, RATE_CHECKED)
         if status == 200:
             report.http_sample_rate_honoured = f"rate={RATE_CHECKED}" in content_type
+        report.idle_socket_closed_after_s = await battery.idle_socket()
+        report.second_text_after_final = second_text_answer(
+            await battery.socket([ONE_TEXT], voice, model, again=ONE_TEXT)
+        )
         if not report.socket_sends_audio:
             report.notes.append("The socket sent no audio: the client will use HTTP streaming.")
         return report
@@ -336,6 +386,13 @@ def summary(report: Report) -> str:
         f"Error shape: {report.error_shape}",
         f"{RATE_CHECKED} Hz honoured: socket {report.ws_sample_rate_honoured}, "
         f"HTTP {report.http_sample_rate_honoured}",
+        "A never-initialised socket is closed by the server after: "
+        + (
+            f"{report.idle_socket_closed_after_s} s"
+            if report.idle_socket_closed_after_s is not None
+            else "no close within the probe"
+        ),
+        f"A second text after the final on the same socket: {report.second_text_after_final}",
         *report.notes,
     ]
     return "\n".join(lines)

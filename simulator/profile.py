@@ -20,6 +20,9 @@ def config_from_report(path: Path, config: SimulatorConfig | None = None) -> Sim
     config.close_after_final = bool(report.get("server_closes_after_final"))
     if report.get("error_shape") == "message":
         config.error_shape = "message"
+    idle_close = report.get("idle_socket_closed_after_s")
+    if isinstance(idle_close, int | float) and idle_close > 0:
+        config.idle_timeout = float(idle_close)
     first_audio = report.get("socket_first_audio_s") or report.get("http_first_audio_s")
     if isinstance(first_audio, int | float) and first_audio > 0:
         config.first_audio_delay = float(first_audio)

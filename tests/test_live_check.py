@@ -38,6 +38,32 @@ async def test_the_battery_names_every_final_style_and_the_replay_matches(
     assert replay.fault is None
 
 
+@pytest.mark.parametrize(("close_after_final", "answer"), [(False, "audio"), (True, "closed")])
+async def test_the_battery_says_whether_a_finished_socket_speaks_a_second_text(
+    faseeh_sim: FaseehSimulator, close_after_final: bool, answer: str
+) -> None:
+    """Whether a socket could be used again after its final is asked, not assumed."""
+    faseeh_sim.config.close_after_final = close_after_final
+    report = await run_battery(faseeh_sim.url, DEFAULT_API_KEY, **QUICK)
+    assert report.second_text_after_final == answer
+
+
+async def test_how_long_an_unused_socket_stays_open_is_reported_and_replayed(
+    faseeh_sim: FaseehSimulator, tmp_path: Path
+) -> None:
+    """A server that idles out sockets never initialised: the replay closes them as soon."""
+    report = await run_battery(faseeh_sim.url, DEFAULT_API_KEY, **QUICK)
+    assert report.idle_socket_closed_after_s is None
+    faseeh_sim.config.idle_timeout = 0.3
+    report = await run_battery(faseeh_sim.url, DEFAULT_API_KEY, **QUICK)
+    closed_after = report.idle_socket_closed_after_s
+    assert closed_after is not None
+    assert 0.3 <= closed_after < QUICK["limit"]
+    path = tmp_path / "live-report.json"
+    path.write_text(json.dumps(asdict(report)))
+    assert config_from_report(path).idle_timeout == closed_after
+
+
 async def test_a_silent_socket_is_reported_and_replayed_as_silent(
     faseeh_sim: FaseehSimulator, tmp_path: Path
 ) -> None:
