@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+import logging
 
 import aiohttp
 import pytest
@@ -210,3 +211,21 @@ async def test_closing_the_client_closes_the_spare_and_opens_no_more(
     assert client.spare.count == 0
     assert len(faseeh_sim.ws_sessions) == 1
     assert not client_tasks()
+
+
+async def test_no_spare_ever_logs_the_key(
+    faseeh_sim: FaseehSimulator, short_lived: FaseehClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Opened, expired, used, closed by the service: the debug log never holds the key."""
+    caplog.set_level(logging.DEBUG)
+    short_lived.warm_up()
+    await spare_held(short_lived)
+    await spare_gone(short_lived)
+    short_lived.warm_up()
+    assert await collect(short_lived, TEXT)
+    faseeh_sim.config.idle_timeout = 0.05
+    short_lived.warm_up()
+    await spare_gone(short_lived)
+    assert short_lived.spare.paused
+    assert "spare" in caplog.text
+    assert DEFAULT_API_KEY not in caplog.text
