@@ -34,7 +34,7 @@ from harness.processes import shown_path
 from harness.runner import PASSED, run_job
 from harness.simulator_process import SimulatorProcess
 from harness.speech import Fetch, fetch_speech
-from scripts.voice_loop import COMMAND, COMPONENTS, VoiceLoop, prepare_kitchen, run_voice_loop
+from harness.voice_loop import COMMAND, COMPONENTS, VoiceLoop, prepare_kitchen, run_voice_loop
 from simulator import DEFAULT_API_KEY, SimulatorConfig
 from simulator.audio import speech_pcm
 

@@ -24,7 +24,7 @@ from harness.console import Console
 from harness.errors import HarnessError
 from harness.hass import INTEGRATION, HassProcess, HassSettings
 from harness.speech import fetch_speech
-from scripts.voice_loop import COMPONENTS as VOICE_LOOP_COMPONENTS
+from harness.voice_loop import COMPONENTS as VOICE_LOOP_COMPONENTS
 from simulator import DEFAULT_API_KEY, FaseehSimulator, SimulatorConfig
 
 from .services import RawClients, start_wyoming

@@ -9,7 +9,7 @@ cleared before each run so every answer is synthesised.
 
 from __future__ import annotations
 
-from scripts.voice_loop import COMMAND, prepare_kitchen, run_voice_loop
+from harness.voice_loop import COMMAND, prepare_kitchen, run_voice_loop
 from simulator import deterministic_pcm
 
 from ..context import FIRST_AUDIO_DELAY, Bench, BenchError

@@ -18,10 +18,11 @@ from typing import Any
 
 import aiohttp
 
-from harness.api import FlowKind, HassApi
-from harness.audio import decode
-from harness.errors import HarnessError
 from simulator.audio import pcm_to_wav
+
+from .api import FlowKind, HassApi
+from .audio import decode
+from .errors import HarnessError
 
 DOMAIN = "faseeh"
 COMMAND = "شغل ضوء المطبخ"
