@@ -1,6 +1,7 @@
 """A socket opened when Home Assistant prepares speech, so the answer costs one round trip."""
 
 import asyncio
+import logging
 from http import HTTPStatus
 
 from homeassistant.components import tts
@@ -135,3 +136,23 @@ async def test_listening_warms_a_socket_only_once_our_voice_has_been_prepared(
     assert status is HTTPStatus.OK
     assert client.spare.count == 1
     await spare_held(setup_integration)
+
+
+async def test_stopping_home_assistant_with_a_spare_waiting_is_clean(
+    hass: HomeAssistant,
+    faseeh_sim: FaseehSimulator,
+    config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """HA shuts down while a spare waits: the socket closes and nothing complains."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    prepare_speech(hass)
+    await spare_held(config_entry)
+    caplog.clear()
+
+    await hass.async_stop()
+
+    assert await faseeh_sim.all_sessions_closed()
+    assert not client_tasks()
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
