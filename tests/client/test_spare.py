@@ -120,6 +120,29 @@ async def test_a_spare_the_server_closed_is_dropped_and_a_fresh_socket_speaks(
     assert not client_tasks()
 
 
+async def test_a_service_that_idles_spares_out_later_makes_the_client_close_them_first(
+    faseeh_sim: FaseehSimulator, client: FaseehClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A close after a useful wait is the service's idle limit: spares go on, a bit shorter."""
+    monkeypatch.setattr("custom_components.faseeh.client.spare.QUICK_CLOSE", 0.1)
+    faseeh_sim.config.idle_timeout = 0.5
+    client.warm_up()
+    assert await faseeh_sim.sessions_started(1)
+    await spare_gone(client)
+    assert not client.spare.paused
+    learnt = client.spare.as_dict()["keep_for_seconds"]
+    assert isinstance(learnt, float)
+    assert learnt < 0.5
+
+    client.warm_up()
+    assert await faseeh_sim.sessions_started(2)
+    await spare_gone(client)
+    # This time the client closed it first: nothing new was learnt, nothing paused.
+    assert client.spare.as_dict()["keep_for_seconds"] == learnt
+    assert not client.spare.paused
+    assert await faseeh_sim.all_sessions_closed()
+
+
 async def test_an_unused_spare_is_closed_by_the_client_and_spares_go_on(
     faseeh_sim: FaseehSimulator, short_lived: FaseehClient
 ) -> None:

@@ -1,8 +1,8 @@
 """A socket opened when Home Assistant prepares speech, so the answer costs one round trip."""
 
 import asyncio
-import logging
 from http import HTTPStatus
+import logging
 
 from homeassistant.components import tts
 from homeassistant.core import HomeAssistant

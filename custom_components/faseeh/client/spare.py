@@ -4,8 +4,9 @@ The spare is connected (TCP, TLS, upgrade) but not initialised: the init must ca
 request's voice and settings, and an un-initialised socket holds no synthesis slot, so a spare
 can never take a concurrency slot from a user's request. It is watched while it waits: the
 service sends nothing unasked on such a socket, so anything that arrives means it was closed,
-and it is dropped. A spare closed by the service before our own limit, or an open that fails,
-pauses spares for ``pause_for`` seconds (no retry storm). A used socket is never kept: the
+and it is dropped. A spare the service closes within QUICK_CLOSE seconds, or an open that
+fails, pauses spares for ``pause_for`` seconds (no retry storm); one it closes later shortens
+how long the next spares wait. A used socket is never kept: the
 protocol does not say a second synthesis may follow on one socket (docs/protocol.md §11, 2).
 """
 
@@ -24,6 +25,10 @@ _LOGGER = logging.getLogger(__name__)
 
 SPARE_KEEP_FOR: Final = 60.0
 SPARE_PAUSE_FOR: Final = 10 * 60.0
+# A spare the service closes sooner than this is of no use: spares pause. One it closes later
+# tells its idle limit: later spares are closed by the client a little before it.
+QUICK_CLOSE: Final = 5.0
+IDLE_LIMIT_MARGIN: Final = 0.8
 
 
 class SpareSocket:
@@ -68,6 +73,7 @@ class SpareSocket:
         left = None if self._paused_until is None else self._paused_until - self._clock()
         return {
             "held": self.held,
+            "keep_for_seconds": round(self._keep_for, 1),
             "paused_for_seconds": round(left, 1) if left is not None and left > 0 else None,
         }
 
@@ -135,6 +141,7 @@ class SpareSocket:
         finally:
             opened.set()
         expired = False
+        opened_at = self._clock()
         try:
             try:
                 async with asyncio.timeout(self._keep_for):
@@ -151,5 +158,13 @@ class SpareSocket:
         await ws.close()
         if expired:
             _LOGGER.debug("Closed the spare socket unused after %g s", self._keep_for)
+            return
+        lived = self._clock() - opened_at
+        closed = (
+            f"the service closed it after {lived:.1f} s ({message.type.name}, code {ws.close_code})"
+        )
+        if lived < QUICK_CLOSE:
+            self.pause(closed)
         else:
-            self.pause(f"the service closed it ({message.type.name}, code {ws.close_code})")
+            self._keep_for = min(self._keep_for, lived * IDLE_LIMIT_MARGIN)
+            _LOGGER.debug("%s: later spares wait %.1f s", closed, self._keep_for)
