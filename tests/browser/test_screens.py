@@ -325,6 +325,9 @@ async def journey(home: Home, browser: Browser, language: Language, api_key: str
         await page.get_by_role("button", name=language.configure).first.click()
         await dialog(page).locator("ha-selector-select, ha-select").first.wait_for()
         await screens.check("options", dialog(page))
+        # The last switch (keep a connection ready) sits below the sliders.
+        await dialog(page).locator("ha-switch").last.scroll_into_view_if_needed()
+        await screens.check("options-end", dialog(page))
         await dialog(page).locator("ha-select, ha-combo-box, ha-picker-field").first.click()
         fahad = dialog(page).get_by_text("Fahad").first
         await fahad.wait_for()
