@@ -276,10 +276,13 @@ class _Connection:
             await asyncio.wait({self.reader})
         finally:
             self.session.closed = True
-            await self._finish_worker()
-            await _stop_task(self.reader)
+            # First: aiohttp cancels this handler when the client goes away, which would
+            # skip anything after the awaits below and hold the slot for ever.
             if self.slot_key is not None:
                 self.sim.release_slot(self.slot_key)
+                self.slot_key = None
+            await self._finish_worker()
+            await _stop_task(self.reader)
 
     async def _read(self) -> None:
         """Handle client messages until the socket closes, idles out or a handler says stop."""

@@ -183,6 +183,19 @@ async def test_with_one_session_allowed_a_spare_never_fails_a_request(
     assert await faseeh_sim.all_sessions_closed()
 
 
+async def test_with_one_session_allowed_back_to_back_answers_on_spares_all_play(
+    faseeh_sim: FaseehSimulator, client: FaseehClient
+) -> None:
+    """A run of Assist answers, each hinted first: every one speaks, none is refused."""
+    faseeh_sim.config.max_sessions = 1
+    for _ in range(6):
+        client.warm_up()
+        assert await collect(client, TEXT)
+    assert not client.spare.paused
+    # One socket per answer: no refusal was asked again on a fresh one.
+    assert len(faseeh_sim.ws_sessions) == 6
+
+
 async def test_a_refusal_on_the_spare_is_asked_again_once_on_a_fresh_socket(
     faseeh_sim: FaseehSimulator, client: FaseehClient
 ) -> None:

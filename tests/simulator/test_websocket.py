@@ -426,6 +426,22 @@ async def test_max_sessions_refuses_one_more_synthesis_with_42901(
         await initialize(third)
 
 
+async def test_max_sessions_frees_the_slot_of_every_synthesis_that_ended(
+    http: aiohttp.ClientSession, sim: FaseehSimulator
+) -> None:
+    """Back-to-back syntheses under max_sessions 1 each get the slot (none is held for ever)."""
+    sim.config.max_sessions = 1
+    for _ in range(5):
+        async with await http.ws_connect(ws_url(sim)) as ws:
+            await initialize(ws)
+            await ws.send_json(text(GREETING, trigger=True, flush=True))
+            await ws.send_json({"type": "closeConnection"})
+            received = await collect(ws, finals=None)
+        assert received.errors == []
+        assert received.audio == deterministic_pcm(GREETING, 24000)
+        await wait_for(lambda: sim.open_sessions() == 0)
+
+
 async def test_idle_timeout_closes_an_unused_socket(
     http: aiohttp.ClientSession, sim: FaseehSimulator
 ) -> None:
