@@ -1,5 +1,9 @@
 """soak: overlapping requests, 20 % of them with a random failure fault, cache on.
 
+The spare socket is off here: each request's fault is planned for the connection it opens,
+and a spare opened on one request's hint may serve another. tests/client/test_spare.py covers
+faults on a spare.
+
 Keys: soak_500_hangs, soak_500_unexpected_errors, soak_500_truncated_cached.
 """
 
@@ -11,6 +15,14 @@ import contextlib
 import hashlib
 from pathlib import Path
 
+from custom_components.faseeh.const import (
+    CONF_MODEL,
+    CONF_SPARE_SOCKET,
+    CONF_VOICE,
+    DEFAULT_MODEL,
+    DEFAULT_VOICE,
+)
+from harness.api import FlowKind
 from simulator import TTS_FAULTS, Effect
 
 from ..context import FIRST_AUDIO_DELAY, Bench, wav_verdict
@@ -65,10 +77,12 @@ async def measure(bench: Bench) -> None:
             # Not an error, but a fault that changed nothing means it was not applied.
             without_effect.append(f"request {number} ({fault})")
 
+    await _keep_spare_socket(bench, on=False)
     try:
         await asyncio.gather(*(one(number) for number in range(bench.sizes.soak_runs)))
     finally:
         bench.config.first_audio_delay = FIRST_AUDIO_DELAY
+        await _keep_spare_socket(bench, on=True)
     cached = await _cached_files(bench, texts)
     bench.results["soak_500_hangs"] = sum(n for k, n in outcomes.items() if k.endswith("hang"))
     bench.results["soak_500_unexpected_errors"] = sum(
@@ -88,6 +102,14 @@ async def measure(bench: Bench) -> None:
         "cached_files": dict(Counter(cached.values())),
         "simulator_open_sessions": bench.sim.open_sessions(),
     }
+
+
+async def _keep_spare_socket(bench: Bench, *, on: bool) -> None:
+    """Switch the spare socket through the options flow (the bench's entry has the defaults)."""
+    options = {CONF_VOICE: DEFAULT_VOICE, CONF_MODEL: DEFAULT_MODEL, CONF_SPARE_SOCKET: on}
+    await bench.api.run_flow(
+        FlowKind.OPTIONS, {"handler": bench.entry_id}, {"init": options}, announce=False
+    )
 
 
 async def _cached_files(bench: Bench, texts: dict[str, str]) -> dict[str, str]:
