@@ -30,6 +30,7 @@ from custom_components.faseeh.const import DEFAULT_MODEL, DEFAULT_VOICE, REGIONS
 
 REPORT_PATH: Final = Path("live-report.json")
 WS_PATH: Final = "/api/v1/websocket/text-to-speech"
+LISTEN_PATH: Final = "/api/v1/listen"
 API_PATH: Final = "/api/v1"
 # Each probe's longest wait; the battery stays under a minute even if every probe times out.
 PROBE_LIMIT: Final = 8.0
@@ -90,6 +91,10 @@ class Report:
     # A second text after the first generation's final, on the same socket: "audio",
     # "closed", "error" or "nothing" (whether a finished socket could be used again).
     second_text_after_final: str = "unknown"
+    # Speech-to-text on this host: "metadata" (served), "http NNN" (refused at the upgrade),
+    # "closed NNNN", or the connection error; no audio is sent, so nothing is billed.
+    stt_listen: str = "unknown"
+    stt_listen_events: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -297,6 +302,36 @@ class Battery:
             return None
         return round(time.perf_counter() - start, 3)
 
+    async def listen(self) -> tuple[str, list[str]]:
+        """Whether this host serves speech-to-text: open /listen, wait for Metadata, close it."""
+        url = self._ws_url.removesuffix(WS_PATH) + LISTEN_PATH
+        query = {
+            "model": "munsit",
+            "language": "ar",
+            "encoding": "linear16",
+            "sample_rate": "16000",
+        }
+        events: list[str] = []
+        answer = "nothing"
+        try:
+            async with (
+                asyncio.timeout(self._limit),
+                self._session.ws_connect(url, params=query, headers={"x-api-key": self._key}) as ws,
+            ):
+                while (message := await ws.receive()).type is aiohttp.WSMsgType.TEXT:
+                    event = json.loads(message.data)
+                    events.append(str(event.get("type")))
+                    if event.get("type") == "Metadata" and answer != "metadata":
+                        # Served. End the stream at once: no audio is sent, none is billed.
+                        answer = "metadata"
+                        await ws.send_json({"type": "CloseStream"})
+                events.append(message.type.name.lower())
+                return (answer if answer == "metadata" else f"closed {ws.close_code}"), events
+        except aiohttp.WSServerHandshakeError as err:
+            return f"http {err.status}", events
+        except (TimeoutError, aiohttp.ClientError) as err:
+            return type(err).__name__, events
+
     async def http(
         self, text: str, voice_id: str, model_id: str, sample_rate: int = 24000
     ) -> tuple[int, float | None, str, Any]:
@@ -366,6 +401,7 @@ async def run_battery(
         report.second_text_after_final = second_text_answer(
             await battery.socket([ONE_TEXT], voice, model, again=ONE_TEXT)
         )
+        report.stt_listen, report.stt_listen_events = await battery.listen()
         if not report.socket_sends_audio:
             report.notes.append("The socket sent no audio: the client will use HTTP streaming.")
         return report
@@ -393,6 +429,8 @@ def summary(report: Report) -> str:
             else "no close within the probe"
         ),
         f"A second text after the final on the same socket: {report.second_text_after_final}",
+        f"Speech-to-text (/listen) on this host: {report.stt_listen}"
+        + (f" ({' '.join(report.stt_listen_events)})" if report.stt_listen_events else ""),
         *report.notes,
     ]
     return "\n".join(lines)

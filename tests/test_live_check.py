@@ -123,3 +123,17 @@ def test_the_command_with_yes_writes_the_report_without_the_key(
     assert DEFAULT_API_KEY not in output
     assert DEFAULT_API_KEY not in path.read_text()
     assert json.loads(path.read_text())["final_style"] == "batch"
+
+
+async def test_the_battery_says_whether_the_host_serves_speech_to_text(
+    faseeh_sim: FaseehSimulator,
+) -> None:
+    """/listen answered with Metadata is served; a refused upgrade names its status."""
+    report = await run_battery(faseeh_sim.url, DEFAULT_API_KEY, **QUICK)
+    assert report.stt_listen == "metadata"
+    assert report.stt_listen_events[0] == "Metadata"
+    [session] = faseeh_sim.stt_sessions
+    assert session.audio_bytes == b""
+    faseeh_sim.config.fault = Fault.STT_INVALID_KEY_HANDSHAKE
+    report = await run_battery(faseeh_sim.url, DEFAULT_API_KEY, **QUICK)
+    assert report.stt_listen == "http 401"
