@@ -49,7 +49,7 @@ MESSAGE: Final = "مرحبا بك في فصيح. كيف حالك اليوم؟ أ
 # Waits long enough for a loaded machine, short enough that the faults that wait (a stall,
 # a slow handshake) cost seconds: their requests all run at once, the others ten at a time.
 FAULT_TIMEOUTS: Final = Timeouts(
-    connect=5.0, first_audio=5.0, idle=2.0, final_grace=0.2, socket_silence=3.0
+    connect=5.0, first_audio=5.0, idle=2.0, final_grace=0.2, socket_silence=3.0, busy_retry=0.02
 )
 STYLE_TIMEOUTS: Final = Timeouts(connect=2.0, first_audio=2.0, idle=2.0, final_grace=0.2)
 

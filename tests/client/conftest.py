@@ -17,7 +17,9 @@ from .fake_server import FakeFaseeh
 VOICE = "ar-hijazi-female-1"
 MODEL = "faseeh-v1-preview"
 # Small timeouts keep the suite fast; the simulator answers within milliseconds.
-FAST = Timeouts(connect=1.0, first_audio=0.8, idle=0.8, final_grace=0.2, socket_silence=0.5)
+FAST = Timeouts(
+    connect=1.0, first_audio=0.8, idle=0.8, final_grace=0.2, socket_silence=0.5, busy_retry=0.02
+)
 TASK_NAMES = (
     "faseeh-ws-writer",
     "faseeh-ws-reader",

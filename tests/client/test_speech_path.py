@@ -158,6 +158,31 @@ async def test_a_rate_limit_that_does_not_lift_is_the_error_after_bounded_retrie
     assert not faseeh_sim.ws_sessions
 
 
+async def test_a_socket_refused_as_busy_before_any_audio_is_asked_again_and_speaks(
+    faseeh_sim: FaseehSimulator, client: FaseehClient
+) -> None:
+    """42901 before any audio (the last answer's slot not yet free): the user still hears it."""
+    faseeh_sim.connection_faults.extend([Fault.RATE_LIMIT.value, Fault.RATE_LIMIT.value, None])
+    chunks = await collect(client, "مرحبا بك في فصيح")
+    assert pcm_of(chunks) == deterministic_pcm("مرحبا بك في فصيح", 24000)
+    assert len(faseeh_sim.ws_sessions) == 3
+    assert not faseeh_sim.http_requests
+    assert client.transport.transport is Transport.WEBSOCKET
+    assert not client_tasks()
+
+
+async def test_a_busy_socket_that_does_not_lift_is_the_rate_limit_after_bounded_retries(
+    faseeh_sim: FaseehSimulator, client: FaseehClient
+) -> None:
+    """42901 on every socket: asked again a few times, then the rate limit, never HTTP."""
+    faseeh_sim.config.fault = Fault.RATE_LIMIT
+    with pytest.raises(RateLimitError):
+        await collect(client, "مرحبا بك في فصيح")
+    assert len(faseeh_sim.ws_sessions) == 1 + RATE_LIMIT_RETRIES
+    assert not faseeh_sim.http_requests
+    assert not client_tasks()
+
+
 async def test_the_socket_is_tried_again_in_the_background_never_in_a_request(
     faseeh_sim: FaseehSimulator, session: aiohttp.ClientSession
 ) -> None:

@@ -34,10 +34,14 @@ def test_contract_constants() -> None:
         "pcm_24000": 24000,
     }
     assert VoiceSettings() == VoiceSettings(stability=0.5, similarity_boost=0.75, speed=1.0)
-    assert Timeouts() == Timeouts(connect=10.0, first_audio=10.0, idle=10.0, final_grace=1.0)
+    assert Timeouts() == Timeouts(
+        connect=10.0, first_audio=10.0, idle=10.0, final_grace=1.0, busy_retry=0.25
+    )
 
 
-@pytest.mark.parametrize("field", ["connect", "first_audio", "idle", "final_grace"])
+@pytest.mark.parametrize(
+    "field", ["connect", "first_audio", "idle", "final_grace", "socket_silence", "busy_retry"]
+)
 def test_timeouts_must_be_positive(field: str) -> None:
     """A zero or negative timeout is a programming error."""
     with pytest.raises(ValueError, match=field):

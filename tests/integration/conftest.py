@@ -60,7 +60,7 @@ def fast_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     """A silent or stalled service is given up on in a fraction of a second."""
     monkeypatch.setattr(
         "custom_components.faseeh.CLIENT_TIMEOUTS",
-        Timeouts(connect=0.5, first_audio=0.5, idle=0.5, final_grace=0.5),
+        Timeouts(connect=0.5, first_audio=0.5, idle=0.5, final_grace=0.5, busy_retry=0.02),
     )
 
 

@@ -56,7 +56,6 @@ DEFAULT_SETTINGS: Final = VoiceSettings()
 DEFAULT_TIMEOUTS: Final = Timeouts()
 # A 429 before any audio of a segment is asked again this many times, after 0.25, 0.5, 1 s.
 RATE_LIMIT_RETRIES: Final = 3
-RATE_LIMIT_BACKOFF: Final = 0.25
 # What the background probe of a silent socket speaks (billed: a few characters per probe).
 SOCKET_PROBE_TEXT: Final = "مرحبا"
 
@@ -218,18 +217,24 @@ class FaseehClient:
                 handed_over = self._transport.transport is Transport.HTTP
                 if not handed_over:
                     pcm = PcmAssembler()
-                    try:
-                        async with aclosing(self._speak_ws(feed, request, pcm)) as chunks:
-                            async for chunk in chunks:
-                                yield chunk
-                    except _SpareRefusedError:
-                        # The service refused the spare before any audio (it may not have
-                        # freed the previous synthesis yet): one fresh socket, no more.
-                        async with aclosing(
-                            self._speak_ws(feed, request, pcm, spare=False)
-                        ) as chunks:
-                            async for chunk in chunks:
-                                yield chunk
+                    retries = 0
+                    while True:
+                        try:
+                            async with aclosing(
+                                self._speak_ws(feed, request, pcm, spare=not retries)
+                            ) as chunks:
+                                async for chunk in chunks:
+                                    yield chunk
+                            break
+                        except _RefusedBeforeAudioError as refused:
+                            # Too many at once, before any audio: nothing was spoken or
+                            # billed, and the slot of a synthesis that has just ended may
+                            # not be free yet. Asked again as HTTP segments are.
+                            if retries >= RATE_LIMIT_RETRIES:
+                                raise refused.error from None
+                            if not refused.on_spare:
+                                await asyncio.sleep(self._timeouts.busy_retry * 2**retries)
+                            retries += 1
                     handed_over = not pcm.total
                 if handed_over:
                     async with aclosing(self._speak_http(feed, request)) as chunks:
@@ -250,31 +255,34 @@ class FaseehClient:
     ) -> AsyncGenerator[AudioChunk]:
         """Yield the socket's audio; yield nothing if the socket gives none (then HTTP speaks).
 
-        Raises _SpareRefusedError when the spare (taken if ``spare``) got 42901 before any audio.
+        Raises _RefusedBeforeAudioError for a 429 or 42901 before any audio (the spare is
+        taken if ``spare``).
         """
-        async with self._socket(request, spare=spare) as (ws, from_spare):
-            try:
-                async with WsSynthesis(ws, feed, self._timeouts) as synthesis:
-                    while (frame := await synthesis.next_audio()) is not None:
-                        if not pcm.total:
-                            self._transport.socket_delivered()
-                        if data := pcm.feed(frame.pcm):
-                            yield AudioChunk(data, frame.sample_rate or request.sample_rate)
-            except RateLimitError:
-                self._spare.pause("the service refused a synthesis as too many at once")
-                if from_spare and not pcm.total:
-                    raise _SpareRefusedError from None
+        on_spare = False
+        try:
+            async with self._socket(request, spare=spare) as (ws, on_spare):
+                try:
+                    async with WsSynthesis(ws, feed, self._timeouts) as synthesis:
+                        while (frame := await synthesis.next_audio()) is not None:
+                            if not pcm.total:
+                                self._transport.socket_delivered()
+                            if data := pcm.feed(frame.pcm):
+                                yield AudioChunk(data, frame.sample_rate or request.sample_rate)
+                except ConnectionLostError:
+                    # Lost before any audio: an error frame may have been lost with the
+                    # connection (a send into a closed socket resets it), so HTTP asks again.
+                    if pcm.total:
+                        raise
+                    lost = True
+                else:
+                    lost = synthesis.outcome is Decision.LOST
+                # Leaving this block closes the socket: a silent socket's generation is
+                # abandoned before any HTTP audio flows, so it cannot complete and be billed.
+        except RateLimitError as err:
+            self._spare.pause("the service refused a synthesis as too many at once")
+            if pcm.total:
                 raise
-            except ConnectionLostError:
-                # Lost before any audio: an error frame may have been lost with the
-                # connection (a send into a closed socket resets it), so HTTP asks again.
-                if pcm.total:
-                    raise
-                lost = True
-            else:
-                lost = synthesis.outcome is Decision.LOST
-            # Leaving this block closes the socket: a silent socket's generation is abandoned
-            # before any HTTP audio flows, so it cannot complete and be billed.
+            raise _RefusedBeforeAudioError(err, on_spare=on_spare) from None
         pcm.finish()
         if pcm.total:
             return
@@ -349,7 +357,7 @@ class FaseehClient:
                     continue
                 if retries >= RATE_LIMIT_RETRIES:
                     raise
-                await asyncio.sleep(RATE_LIMIT_BACKOFF * 2**retries)
+                await asyncio.sleep(self._timeouts.busy_retry * 2**retries)
                 retries += 1
 
     async def _read_http_audio(
@@ -576,8 +584,14 @@ class FaseehClient:
         return data
 
 
-class _SpareRefusedError(Exception):
-    """The service refused a synthesis on the spare socket before any audio."""
+class _RefusedBeforeAudioError(Exception):
+    """The service refused a synthesis as too many at once, before any of its audio."""
+
+    def __init__(self, error: RateLimitError, *, on_spare: bool) -> None:
+        """Carry the service's own error, and whether the refused socket was the spare."""
+        super().__init__(str(error))
+        self.error = error
+        self.on_spare = on_spare
 
 
 def _handshake_error(status: int) -> FaseehError:

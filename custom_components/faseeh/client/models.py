@@ -70,6 +70,8 @@ class Timeouts:
         allowed for the WebSocket closing handshake.
     socket_silence: no audio on the WebSocket this long after the first trigger means the
         socket is silent: the text goes over HTTP at once, and so do the next requests.
+    busy_retry: the first wait before asking again after "too many at once" (429 or 42901)
+        before any audio; it doubles on each of the RATE_LIMIT_RETRIES retries.
     """
 
     connect: float = 10.0
@@ -77,10 +79,18 @@ class Timeouts:
     idle: float = 10.0
     final_grace: float = 1.0
     socket_silence: float = 1.5
+    busy_retry: float = 0.25
 
     def __post_init__(self) -> None:
         """Reject timeouts that are not positive."""
-        for name in ("connect", "first_audio", "idle", "final_grace", "socket_silence"):
+        for name in (
+            "connect",
+            "first_audio",
+            "idle",
+            "final_grace",
+            "socket_silence",
+            "busy_retry",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
 
