@@ -654,6 +654,11 @@ class FaseehSimulator:
             return False
         return True
 
+    @property
+    def syntheses(self) -> list[WsSession]:
+        """The WebSocket sessions that asked for speech (sent initConnection), not spares."""
+        return [session for session in self.ws_sessions if session.init is not None]
+
     def open_sessions(self) -> int:
         """WebSocket sessions the server has not yet seen end."""
         return sum(not session.closed for session in self.ws_sessions)

@@ -217,18 +217,29 @@ class FaseehTTSEntity(TextToSpeechEntity):
         try:
             async with aclosing(speech):
                 async for chunk in speech:
-                    if not header_sent:
-                        data.usage.record_first_audio(time.monotonic() - started)
-                        # The real rate is only known from the first frame.
-                        yield streaming_wav_header(chunk.sample_rate)
-                        header_sent = True
-                    yield chunk.pcm
+                    if header_sent:
+                        yield chunk.pcm
+                        continue
+                    # Sensors are written after the audio has gone on its way, not before.
+                    self.hass.loop.call_soon(
+                        data.usage.record_first_audio, time.monotonic() - started
+                    )
+                    # The real rate is only known from the first frame.
+                    yield streaming_wav_header(chunk.sample_rate) + chunk.pcm
+                    header_sent = True
         except FaseehError as err:
             raise self._failure(err, parameters) from None
         if not header_sent:
             # An empty generator breaks HA's ffmpeg conversion; a header alone is valid audio.
             yield streaming_wav_header(parameters.sample_rate)
-        data.usage.record_speech(text.characters, model.cost_per_character if model else 0.0)
+        self.hass.loop.call_soon(
+            self._spoken, text.characters, model.cost_per_character if model else 0.0
+        )
+
+    @callback
+    def _spoken(self, characters: int, cost_per_character: float) -> None:
+        """Count a finished synthesis, and clear the wallet repair it proves wrong."""
+        self._entry.runtime_data.usage.record_speech(characters, cost_per_character)
         clear_wallet_empty(self.hass, self._entry)
 
     def _failure(self, err: FaseehError, parameters: SpeechRequest) -> HomeAssistantError:

@@ -3,6 +3,7 @@ server for the cases the simulator does not produce."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 import aiohttp
 import pytest
@@ -12,6 +13,7 @@ from custom_components.faseeh.client import (
     ConnectionLostError,
     FaseehClient,
     InsufficientBalanceError,
+    ProtocolError,
     ServiceTimeoutError,
     ServiceUnavailableError,
     Timeouts,
@@ -328,7 +330,9 @@ async def test_odd_bytes_are_carried_and_a_trailing_one_dropped(
 
     async with FakeFaseeh(script) as server:
         chunks = await collect(fake_client(session, server), "مرحبا")
-    assert [chunk.pcm for chunk in chunks] == [b"\x01\x02\x03\x04", b"\x05\x06"]
+    # Frames that arrive together may come joined; a chunk never ends inside a sample.
+    assert pcm_of(chunks) == b"\x01\x02\x03\x04\x05\x06"
+    assert all(chunk.pcm and len(chunk.pcm) % 2 == 0 for chunk in chunks)
 
 
 async def test_server_gone_is_service_unavailable(session: aiohttp.ClientSession) -> None:
@@ -350,3 +354,95 @@ async def test_idle_timeout_is_configurable(
     chunks = await collect(client, TEXT)
     assert pcm_of(chunks) == deterministic_pcm(TEXT, 24000)
     assert not faseeh_sim.http_requests
+
+
+async def _behind_a_slow_consumer(
+    session: aiohttp.ClientSession, server: FakeFaseeh, all_sent: asyncio.Event
+) -> list[AudioChunk]:
+    """Take the first chunk, then fall behind until the server has sent everything."""
+    chunks: list[AudioChunk] = []
+    client = fake_client(session, server)
+    async with (
+        asyncio.timeout(10),
+        aclosing(client.stream_speech(TEXT, voice_id=VOICE, model_id=MODEL)) as speech,
+    ):
+        async for chunk in speech:
+            chunks.append(chunk)
+            if len(chunks) == 1:
+                await all_sent.wait()
+                await asyncio.sleep(0.2)
+    return chunks
+
+
+async def test_audio_that_arrived_together_is_handed_on_joined_and_byte_exact(
+    session: aiohttp.ClientSession,
+) -> None:
+    """A consumer that fell behind gets the frames waiting for it in one go, nothing lost."""
+    frames = [bytes([n]) * 480 for n in range(40)]
+    all_sent = asyncio.Event()
+
+    async def script(conn: FakeConnection) -> None:
+        await conn.read_until_flush()
+        for pcm in frames:
+            await conn.send_audio(pcm)
+        await conn.send_final()
+        all_sent.set()
+        await conn.wait_for_client_close()
+
+    async with FakeFaseeh(script) as server:
+        chunks = await _behind_a_slow_consumer(session, server, all_sent)
+    assert pcm_of(chunks) == b"".join(frames)
+    assert len(chunks) < len(frames) / 2
+
+
+async def test_audio_at_another_rate_is_never_joined_to_the_audio_before_it(
+    session: aiohttp.ClientSession,
+) -> None:
+    """Each chunk keeps its own sample rate, even when frames of two rates wait together."""
+    all_sent = asyncio.Event()
+
+    async def script(conn: FakeConnection) -> None:
+        await conn.read_until_flush()
+        for pcm, rate in ((b"\x01\x02", 24000), (b"\x03\x04", 24000), (b"\x05\x06", 16000)):
+            await conn.send_audio(pcm, rate=rate)
+        await conn.send_audio(b"\x07\x08", rate=16000, final=True)
+        all_sent.set()
+        await conn.wait_for_client_close()
+
+    async with FakeFaseeh(script) as server:
+        chunks = await _behind_a_slow_consumer(session, server, all_sent)
+    by_rate: dict[int, bytes] = {}
+    for chunk in chunks:
+        by_rate[chunk.sample_rate] = by_rate.get(chunk.sample_rate, b"") + chunk.pcm
+    assert by_rate == {24000: b"\x01\x02\x03\x04", 16000: b"\x05\x06\x07\x08"}
+    assert [chunk.sample_rate for chunk in chunks][-1] == 16000
+
+
+@pytest.mark.parametrize(
+    ("behind", "error"),
+    [
+        (
+            '{"type": "error", "errorCode": 40201, "errorMessage": "empty"}',
+            InsufficientBalanceError,
+        ),
+        ("not json", ProtocolError),
+    ],
+    ids=["error_frame", "malformed_frame"],
+)
+async def test_a_failure_behind_waiting_audio_is_still_reported_as_itself(
+    session: aiohttp.ClientSession, behind: str, error: type[Exception]
+) -> None:
+    """Joining the audio that waits never swallows the error frame behind it."""
+    all_sent = asyncio.Event()
+
+    async def script(conn: FakeConnection) -> None:
+        await conn.read_until_flush()
+        for _ in range(10):
+            await conn.send_audio(b"\x01\x02" * 240)
+        await conn.ws.send_str(behind)
+        all_sent.set()
+        await conn.wait_for_client_close()
+
+    async with FakeFaseeh(script) as server:
+        with pytest.raises(error):
+            await _behind_a_slow_consumer(session, server, all_sent)

@@ -266,7 +266,7 @@ async def test_changing_an_option_is_a_new_cache_entry(
     """The same text is served from cache until a voice setting changes."""
     await fetch_speech(hass_client, GREETING, cache=True)
     await fetch_speech(hass_client, GREETING, cache=True)
-    assert len(faseeh_sim.ws_sessions) == 1
+    assert len(faseeh_sim.syntheses) == 1
 
     hass.config_entries.async_update_entry(
         setup_integration, options={**setup_integration.options, CONF_SPEED: 1.1}
@@ -274,9 +274,9 @@ async def test_changing_an_option_is_a_new_cache_entry(
     await hass.async_block_till_done()
     await fetch_speech(hass_client, GREETING, cache=True)
 
-    assert len(faseeh_sim.ws_sessions) == 2
-    assert faseeh_sim.ws_sessions[-1].init is not None
-    assert faseeh_sim.ws_sessions[-1].init["voice_settings"]["speed"] == 1.1
+    assert len(faseeh_sim.syntheses) == 2
+    assert faseeh_sim.syntheses[-1].init is not None
+    assert faseeh_sim.syntheses[-1].init["voice_settings"]["speed"] == 1.1
 
 
 async def test_a_socket_that_never_speaks_falls_back_to_http_streaming(

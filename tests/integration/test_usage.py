@@ -84,9 +84,9 @@ async def test_after_mixed_syntheses_the_sensors_equal_what_faseeh_billed(
     assert state_of(hass, CHARACTERS) == "0"
 
     await say(hass, GREETING)
-    sessions = len(faseeh_sim.ws_sessions)
+    sessions = len(faseeh_sim.syntheses)
     await say(hass, GREETING)
-    assert len(faseeh_sim.ws_sessions) == sessions, "the replay came from the cache"
+    assert len(faseeh_sim.syntheses) == sessions, "the replay came from the cache"
 
     async def llm_answer() -> AsyncGenerator[str]:
         for delta in ["**الطقس** اليوم", " مشمس. وغدًا", " ممطر!"]:

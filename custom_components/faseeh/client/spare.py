@@ -82,7 +82,11 @@ class SpareSocket:
         if self._stopped or self.count or self.paused:
             return
         self._opened = asyncio.Event()
-        self._task = asyncio.create_task(self._keep(self._opened), name="faseeh-ws-spare")
+        # Started eagerly: the TCP connect is under way before the caller goes on (HA gives
+        # the hint in the middle of setting up the request, and the loop turns only after it).
+        self._task = asyncio.create_task(
+            self._keep(self._opened), name="faseeh-ws-spare", eager_start=True
+        )
 
     def pause(self, reason: str) -> None:
         """Keep no spare for a while (``reason`` is logged); close the one there is."""

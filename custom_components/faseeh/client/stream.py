@@ -19,6 +19,7 @@ the service's error, whatever follows it.
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import Callable
 import enum
 from functools import partial
@@ -72,6 +73,10 @@ class WsSynthesis:
         self._timeouts = timeouts
         self._clock = clock or asyncio.get_running_loop().time
         self._events: asyncio.Queue[_Event] = asyncio.Queue()
+        # An event taken from the queue while joining audio, not handled yet.
+        self._held: collections.deque[_Event] = collections.deque(maxlen=1)
+        self._audio_handed_on = False
+        self._consumer_waiting = False
         self._tasks: list[asyncio.Task[None]] = []
         self.policy = EndOfStream(
             Limits(timeouts.socket_silence, timeouts.idle, timeouts.final_grace)
@@ -84,10 +89,13 @@ class WsSynthesis:
         self._lost_detail = "The connection to Faseeh was lost"
 
     async def __aenter__(self) -> Self:
-        """Start the writer and the reader."""
-        self._writer = asyncio.create_task(self._write(), name="faseeh-ws-writer")
+        """Start the reader, then the writer; the text already known goes out before returning."""
+        # Started eagerly: each runs at once up to its first wait, so the reader is listening
+        # and the first text is on the wire without waiting a turn of the loop.
+        reader = asyncio.create_task(self._receive(), name="faseeh-ws-reader", eager_start=True)
+        self._writer = asyncio.create_task(self._write(), name="faseeh-ws-writer", eager_start=True)
         self._writer.add_done_callback(lambda _: self._events.put_nowait(_Wake.WRITER))
-        self._tasks = [self._writer, asyncio.create_task(self._receive(), name="faseeh-ws-reader")]
+        self._tasks = [self._writer, reader]
         return self
 
     async def __aexit__(
@@ -107,15 +115,61 @@ class WsSynthesis:
         return self.outcome in (Decision.NO_AUDIO, Decision.LOST)
 
     async def next_audio(self) -> AudioFrame | None:
-        """Return the next frame with audio, or None once the stream is over (see outcome)."""
+        """Return the next audio, or None once the stream is over (see outcome).
+
+        After the first audio, frames that have already arrived behind it come joined to it.
+        """
+        if self._audio_handed_on:
+            # One turn of the loop first: the audio just handed on is sent on its way before
+            # this task parses the frames that piled up behind it.
+            await asyncio.sleep(0)
         while self.outcome is Decision.CONTINUE:
-            event = await self._next_event()
+            event = self._held.popleft() if self._held else await self._next_event()
             if event is None:
                 self._decide(self.policy.expired(self._clock()))
             elif event is _Wake.WRITER:
                 self._on_wake()
             elif frame := self._on_message(event):
-                return frame
+                if not self._audio_handed_on:
+                    # The first audio goes on at once: joining it would make it wait.
+                    self._audio_handed_on = True
+                    return frame
+                return self._joined_with_waiting_audio(frame)
+        return None
+
+    def _joined_with_waiting_audio(self, frame: AudioFrame) -> AudioFrame:
+        """Join the audio frames already waiting behind ``frame``, up to anything else.
+
+        A burst (a fast service, or a consumer that fell behind) is then handed on as one
+        chunk instead of one per frame, which is what every layer above pays for; nothing
+        waits for audio that has not arrived yet. The first other event is held back for the
+        next call and handled there as usual.
+        """
+        parts = [frame.pcm]
+        is_final = frame.is_final
+        while not self._events.empty():
+            event = self._events.get_nowait()
+            if (audio := self._waiting_audio(event, frame.sample_rate)) is None:
+                self._held.append(event)
+                break
+            self.policy.audio(self._clock(), has_pcm=True, is_final=audio.is_final)
+            parts.append(audio.pcm)
+            is_final = is_final or audio.is_final
+        if len(parts) == 1:
+            return frame
+        return AudioFrame(b"".join(parts), frame.sample_rate, is_final)
+
+    @staticmethod
+    def _waiting_audio(event: _Event, sample_rate: int | None) -> AudioFrame | None:
+        """The event as audio at ``sample_rate``; None for anything else (no audio, malformed)."""
+        if not isinstance(event, aiohttp.WSMessage) or event.type is not aiohttp.WSMsgType.TEXT:
+            return None
+        try:
+            frame = parse_frame(event.data)
+        except ProtocolError:
+            return None
+        if isinstance(frame, AudioFrame) and frame.pcm and frame.sample_rate == sample_rate:
+            return frame
         return None
 
     def _decide(self, decision: Decision) -> None:
@@ -198,14 +252,21 @@ class WsSynthesis:
             self._events.put_nowait(message)
             if message.type in _END_TYPES:
                 return
+            if self._consumer_waiting:
+                # Let the waiting consumer hand this one on before more are read behind it.
+                await asyncio.sleep(0)
 
     async def _next_event(self) -> _Event | None:
         """The next event, or None when the policy's deadline passed first."""
+        if not self._events.empty():
+            # What has arrived is handled first, as a wait would hand it over at once too.
+            return self._events.get_nowait()
         if self.initialized:
             deadline = self.policy.deadline()
             when = None if deadline is None else deadline[0] - self._clock()
         else:
             when = self._init_deadline - self._clock()
+        self._consumer_waiting = True
         try:
             async with asyncio.timeout(when):
                 return await self._events.get()
@@ -213,6 +274,8 @@ class WsSynthesis:
             if not self.initialized:
                 raise ServiceTimeoutError("Timed out waiting for connectionInitialized") from None
             return None
+        finally:
+            self._consumer_waiting = False
 
     def _on_wake(self) -> None:
         writer = self._writer
