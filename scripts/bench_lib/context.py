@@ -19,7 +19,6 @@ from typing import Any, TextIO
 import aiohttp
 
 from harness.api import FlowKind, HassApi
-from harness.audio import AudioError, wav_pcm
 from harness.console import Console
 from harness.errors import HarnessError
 from harness.hass import INTEGRATION, HassProcess, HassSettings
@@ -27,9 +26,9 @@ from harness.speech import fetch_speech
 from harness.voice_loop import COMPONENTS as VOICE_LOOP_COMPONENTS
 from simulator import DEFAULT_API_KEY, FaseehSimulator, SimulatorConfig
 
-from .services import RawClients, start_wyoming
+from .services import HaTarget, RawClients, start_wyoming
 from .texts import Texts
-from .verdicts import SAMPLE_RATE, Result, check_pcm
+from .verdicts import REQUEST_BOUND, WAV_OPTIONS, Result, wav_verdict
 
 LOG_DIR = Path(tempfile.gettempdir()) / "faseeh-bench-logs"
 PROBE = Path(__file__).resolve().parent / "bench_probe"
@@ -37,21 +36,8 @@ PROBE = Path(__file__).resolve().parent / "bench_probe"
 FIRST_AUDIO_DELAY = 0.100
 CHUNK_BYTES = 4800
 SECONDS_PER_CHARACTER = 0.05  # The simulator's deterministic audio: 50 ms per character.
-WAV_OPTIONS = {"preferred_format": "wav"}
-REQUEST_BOUND = 30.0  # A request that has not finished by then is a hang.
 
 type Batch = Callable[[list[str]], Awaitable[list[Result]]]
-
-
-def wav_verdict(body: bytes, text: str) -> str:
-    """``check_pcm`` of a PCM16 mono WAV at the simulator's rate; 'empty' or 'wrong' otherwise."""
-    if not body:
-        return "empty"
-    try:
-        pcm = wav_pcm(body, SAMPLE_RATE)
-    except AudioError:
-        return "wrong"
-    return check_pcm(pcm, text)
 
 
 class BenchError(HarnessError):
@@ -78,7 +64,7 @@ class Sizes:
     wan_rtt: float  # Seconds; ``--wan RTT_MS`` chooses another.
 
 
-FULL = Sizes(60, 50, 4, 2000, 3, 5, 1000, 500, 8, 5, 50, 12, 0.100)
+FULL = Sizes(60, 50, 4, 2000, 15, 5, 1000, 500, 8, 5, 50, 12, 0.100)
 QUICK = Sizes(3, 5, 1, 200, 1, 1, 20, 20, 4, 1, 2, 1, 0.020)
 
 
@@ -187,12 +173,20 @@ class Bench:
         return list(await asyncio.gather(*(self.ha_once(engine, text) for text in texts)))
 
     def paths(self) -> dict[str, Batch]:
-        """The four ways to the same audio: a raw client, and HA in front of each service."""
+        """The four ways to the same audio: a raw client, and HA in front of each service.
+
+        All four are fetched by the client worker, so no consumer shares this process's
+        loop with the simulator and the Wyoming server it reads from.
+        """
+        clients = self.raw_clients
+        api = self.api
         return {
-            "raw": lambda texts: self.raw_clients.run("ws", self.sim.ws_url, texts),
-            "faseeh": lambda texts: self.ha_many(self.entity, texts),
-            "raw_wyoming": lambda texts: self.raw_clients.run("wyoming", self.wyoming_port, texts),
-            "wyoming": lambda texts: self.ha_many(self.wyoming_entity, texts),
+            "raw": lambda texts: clients.run("ws", self.sim.ws_url, texts),
+            "faseeh": lambda texts: clients.run("ha", HaTarget.of(api, self.entity), texts),
+            "raw_wyoming": lambda texts: clients.run("wyoming", self.wyoming_port, texts),
+            "wyoming": lambda texts: clients.run(
+                "ha", HaTarget.of(api, self.wyoming_entity), texts
+            ),
         }
 
     async def probe(self, command: dict[str, Any]) -> Any:

@@ -2,17 +2,19 @@
 
 - ``WyomingTts``: a Wyoming TTS server answering with the simulator's PCM after its delay.
 - ``raw_ws_once`` / ``raw_wyoming_once``: the leanest client of each service.
-- ``RawClients``: runs those clients in a worker process of their own, so a raw client crosses a
-  process boundary to reach the service exactly as Home Assistant does (the simulator and the
-  Wyoming server live in the bench's process).
+- ``RawClients``: runs those clients, and the HA fetches the phases compare them with, in a
+  worker process of their own: every client crosses a process boundary to reach its service
+  exactly as Home Assistant does, and none shares a loop with the simulator and the Wyoming
+  server (they live in the bench's process).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable
 import contextlib
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 import json
 from pathlib import Path
 import sys
@@ -26,10 +28,20 @@ from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeStop, SynthesizeStopped
 
-from harness.speech import Fetch
+from harness.api import HassApi
+from harness.console import Console
+from harness.speech import Fetch, fetch_speech
 from simulator import DEFAULT_API_KEY, SimulatorConfig
 
-from .verdicts import SAMPLE_RATE, Result, check_pcm, expected_pcm
+from .verdicts import (
+    REQUEST_BOUND,
+    SAMPLE_RATE,
+    WAV_OPTIONS,
+    Result,
+    check_pcm,
+    expected_pcm,
+    wav_verdict,
+)
 
 # What the entity sends when the entry's options are untouched (custom_components/faseeh/const.py).
 VOICE_ID = "ar-hijazi-female-1"
@@ -38,7 +50,21 @@ VOICE_SETTINGS = {"stability": 0.5, "similarity_boost": 0.75, "speed": 1.0}
 WORKER_START_TIMEOUT = 30.0
 ROOT = Path(__file__).resolve().parents[2]
 
-type RawKind = Literal["ws", "wyoming"]
+type ClientKind = Literal["ws", "wyoming", "ha"]
+
+
+@dataclass(frozen=True, slots=True)
+class HaTarget:
+    """Where the worker asks HA for speech: its base URL, the owner's token, the TTS entity."""
+
+    base: str
+    token: str
+    engine: str
+
+    @classmethod
+    def of(cls, api: HassApi, engine: str) -> dict[str, str]:
+        """The target of ``engine`` through ``api``, as the worker's JSON wants it."""
+        return asdict(cls(api.base, api.token, engine))
 
 
 # ---- the Wyoming server ------------------------------------------------------------------------
@@ -198,6 +224,13 @@ async def raw_wyoming_once(port: int, text: str) -> Fetch:
     return fetch
 
 
+async def ha_once(session: aiohttp.ClientSession, target: HaTarget, text: str) -> Fetch:
+    """The text through HA as a media player gets it (WAV, cache off); times from the POST."""
+    api = HassApi(session, target.base, Console())
+    api.token = target.token
+    return await fetch_speech(api, target.engine, text, WAV_OPTIONS, bound=REQUEST_BOUND)
+
+
 class RawClients:
     """The raw clients, in a worker process: ``python -m scripts.bench_lib.services``.
 
@@ -226,7 +259,9 @@ class RawClients:
         if line != {"ready": True}:
             raise RuntimeError(f"the raw-client worker said {line} instead of ready")
 
-    async def run(self, kind: RawKind, target: str | int, texts: list[str]) -> list[Result]:
+    async def run(
+        self, kind: ClientKind, target: str | int | dict[str, str], texts: list[str]
+    ) -> list[Result]:
         """Run one client per text at once (a batch of one is a sequential request)."""
         process = self._process
         assert process is not None
@@ -272,16 +307,22 @@ async def worker_main() -> None:
             request = json.loads(line)
             texts: list[str] = request["texts"]
             target = request["target"]
+            verdict: Callable[[bytes, str], str] = check_pcm
             if request["kind"] == "ws":
                 fetches = await asyncio.gather(
                     *(raw_ws_once(session, str(target), text) for text in texts)
                 )
-            else:
+            elif request["kind"] == "wyoming":
                 fetches = await asyncio.gather(
                     *(raw_wyoming_once(int(target), text) for text in texts)
                 )
+            else:
+                fetches = await asyncio.gather(
+                    *(ha_once(session, HaTarget(**target), text) for text in texts)
+                )
+                verdict = wav_verdict
             results = [
-                asdict(Result.of(fetch, check_pcm(fetch.body, text)))
+                asdict(Result.of(fetch, verdict(fetch.body, text)))
                 for fetch, text in zip(fetches, texts, strict=True)
             ]
             print(_dumps({"results": results}), flush=True)

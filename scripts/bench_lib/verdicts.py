@@ -1,16 +1,20 @@
 """How the bench judges one synthesis: the simulator's exact audio, a strict prefix, or wrong.
 
-Kept free of Home Assistant imports: the raw-client worker process uses it too.
+The client worker process uses it too, so it starts no Home Assistant.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.audio import AudioError, wav_pcm
 from harness.speech import HANG, Fetch
 from simulator import deterministic_pcm
 
 SAMPLE_RATE = 24_000
+# What the bench asks HA for: WAV, so no ffmpeg is in the path.
+WAV_OPTIONS = {"preferred_format": "wav"}
+REQUEST_BOUND = 30.0  # A request that has not finished by then is a hang.
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +62,14 @@ def check_pcm(audio: bytes, text: str) -> str:
     if len(audio) < len(pcm) and pcm.startswith(audio):
         return "truncated"
     return "wrong"
+
+
+def wav_verdict(body: bytes, text: str) -> str:
+    """``check_pcm`` of a PCM16 mono WAV at the simulator's rate; 'empty' or 'wrong' otherwise."""
+    if not body:
+        return "empty"
+    try:
+        pcm = wav_pcm(body, SAMPLE_RATE)
+    except AudioError:
+        return "wrong"
+    return check_pcm(pcm, text)

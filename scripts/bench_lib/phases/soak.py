@@ -25,7 +25,8 @@ from custom_components.faseeh.const import (
 from harness.api import FlowKind
 from simulator import TTS_FAULTS, Effect
 
-from ..context import FIRST_AUDIO_DELAY, Bench, wav_verdict
+from ..context import FIRST_AUDIO_DELAY, Bench
+from ..verdicts import wav_verdict
 
 # Faults the soak injects: every failure. Not the harmless faults, and not a silent socket:
 # after one, the account's client sends everything over HTTP for 30 minutes

@@ -22,8 +22,9 @@ import aiohttp
 from harness.api import FlowKind
 from harness.wan import DelayProxy
 
-from ..context import FIRST_AUDIO_DELAY, REQUEST_BOUND, Bench, BenchError, wav_verdict
+from ..context import FIRST_AUDIO_DELAY, Bench, BenchError
 from ..stats import percentile
+from ..verdicts import REQUEST_BOUND, wav_verdict
 
 # The Assist answer comes this many round trips after the pipeline is validated (HA's only
 # early hint to TTS), at least PIPELINE_LEAD_MIN s: the time speech-to-text would take.
