@@ -2,14 +2,16 @@
 
 One run on this machine against the Faseeh simulator (in this process; fixed first-audio delay)
 and a real `hass` process, started, onboarded and configured over HTTP by harness/. The raw
-clients run in a worker process of their own, so they reach the services across a process
-boundary exactly as `hass` does.
+clients, and the HA fetches the overhead, concurrent and throughput phases compare them with,
+run in a worker process of their own: they reach the services across a process boundary
+exactly as `hass` does, and no consumer shares a loop with the simulator it reads from.
 
 - overhead: the same text through a minimal raw WebSocket client, through HA (POST
   /api/tts_get_url, then the GET of its /api/tts_proxy URL, WAV so no ffmpeg is in the path),
   through a minimal raw Wyoming client and through HA's core `wyoming` TTS integration against
   a local Wyoming server answering with the same PCM after the same delay; runs interleaved;
 - concurrent: rounds of 50 simultaneous requests on each path, every body checked byte for byte;
+  a round's p95 minus its raw client's, the median over rounds;
 - throughput: a long text with the simulator unthrottled;
 - llm: an LLM-like delta stream (~40 characters a second) into the entity, timed inside HA by a
   bench-only probe integration (scripts/bench_lib/bench_probe, linked into the config dir);
