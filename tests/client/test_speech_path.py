@@ -158,14 +158,16 @@ async def test_a_rate_limit_that_does_not_lift_is_the_error_after_bounded_retrie
     assert not faseeh_sim.ws_sessions
 
 
+@pytest.mark.parametrize("busy", [Fault.RATE_LIMIT, Fault.RATE_LIMIT_HANDSHAKE])
 async def test_a_socket_refused_as_busy_before_any_audio_is_asked_again_and_speaks(
-    faseeh_sim: FaseehSimulator, client: FaseehClient
+    faseeh_sim: FaseehSimulator, client: FaseehClient, busy: Fault
 ) -> None:
-    """42901 before any audio (the last answer's slot not yet free): the user still hears it."""
-    faseeh_sim.connection_faults.extend([Fault.RATE_LIMIT.value, Fault.RATE_LIMIT.value, None])
+    """42901 or a 429 before any audio (a slot not yet free): the user still hears it all."""
+    faseeh_sim.connection_faults.extend([busy.value, busy.value, None])
     chunks = await collect(client, "مرحبا بك في فصيح")
     assert pcm_of(chunks) == deterministic_pcm("مرحبا بك في فصيح", 24000)
-    assert len(faseeh_sim.ws_sessions) == 3
+    assert not faseeh_sim.connection_faults
+    assert len(faseeh_sim.syntheses) == (3 if busy is Fault.RATE_LIMIT else 1)
     assert not faseeh_sim.http_requests
     assert client.transport.transport is Transport.WEBSOCKET
     assert not client_tasks()
