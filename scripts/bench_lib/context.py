@@ -64,7 +64,7 @@ class Sizes:
     wan_rtt: float  # Seconds; ``--wan RTT_MS`` chooses another.
 
 
-FULL = Sizes(60, 50, 6, 2000, 15, 5, 1000, 500, 8, 5, 50, 12, 0.100)
+FULL = Sizes(60, 50, 6, 6000, 15, 5, 1000, 500, 8, 5, 50, 12, 0.100)
 QUICK = Sizes(3, 5, 1, 200, 1, 1, 20, 20, 4, 1, 2, 1, 0.020)
 
 

@@ -23,7 +23,7 @@ from custom_components.faseeh.const import (
     DEFAULT_VOICE,
 )
 from harness.api import FlowKind
-from simulator import TTS_FAULTS, Effect
+from simulator import TTS_FAULTS, Effect, Fault
 
 from ..context import FIRST_AUDIO_DELAY, Bench
 from ..verdicts import wav_verdict
@@ -31,9 +31,14 @@ from ..verdicts import wav_verdict
 # Faults the soak injects: every failure. Not the harmless faults, and not a silent socket:
 # after one, the account's client sends everything over HTTP for 30 minutes
 # (client/transport.py), so no later request would meet its fault. The speech phase measures
-# the silent socket.
+# the silent socket. Not "too many at once" either: the client asks again on a fresh socket
+# (docs/protocol.md §10), and that socket would take the fault planned for the next request;
+# tests/client/test_speech_path.py covers the retry.
 SOAK_FAULTS = tuple(
-    fault for fault in TTS_FAULTS if fault.effect not in (Effect.HARMLESS, Effect.SILENT_SOCKET)
+    fault
+    for fault in TTS_FAULTS
+    if fault.effect not in (Effect.HARMLESS, Effect.SILENT_SOCKET)
+    and fault not in (Fault.RATE_LIMIT, Fault.RATE_LIMIT_HANDSHAKE)
 )
 SOAK_FAULT_RATE = 0.2
 SOAK_TIMEOUTS = {"connect": 2.0, "first_audio": 2.0, "idle": 2.0, "final_grace": 1.0}
