@@ -76,6 +76,7 @@ class WsSynthesis:
         # An event taken from the queue while joining audio, not handled yet.
         self._held: collections.deque[_Event] = collections.deque(maxlen=1)
         self._audio_handed_on = False
+        self._first_audio_on_its_way = False
         self._consumer_waiting = False
         self._tasks: list[asyncio.Task[None]] = []
         self.policy = EndOfStream(
@@ -119,9 +120,11 @@ class WsSynthesis:
 
         After the first audio, frames that have already arrived behind it come joined to it.
         """
-        if self._audio_handed_on:
-            # One turn of the loop first: the audio just handed on is sent on its way before
-            # this task parses the frames that piled up behind it.
+        if self._audio_handed_on and not self._first_audio_on_its_way:
+            # One turn of the loop first: the first audio is sent on its way before this task
+            # parses the frames that piled up behind it. Once only: a turn per chunk would
+            # cost a streaming faster than real time more than it gives.
+            self._first_audio_on_its_way = True
             await asyncio.sleep(0)
         while self.outcome is Decision.CONTINUE:
             event = self._held.popleft() if self._held else await self._next_event()
@@ -252,8 +255,9 @@ class WsSynthesis:
             self._events.put_nowait(message)
             if message.type in _END_TYPES:
                 return
-            if self._consumer_waiting:
-                # Let the waiting consumer hand this one on before more are read behind it.
+            if self._consumer_waiting and not self._audio_handed_on:
+                # Until the first audio is on its way, the waiting consumer takes each message
+                # before more are read behind it; after that, reading on is cheaper.
                 await asyncio.sleep(0)
 
     async def _next_event(self) -> _Event | None:
