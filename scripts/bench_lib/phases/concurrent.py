@@ -11,6 +11,7 @@ machine stalled (~100 ms, on any of the four paths, seen on two cores) decide th
 from __future__ import annotations
 
 from collections import Counter
+import gc
 
 from ..context import FIRST_AUDIO_DELAY, Bench
 from ..stats import ms, percentile, ratio, spread
@@ -19,9 +20,10 @@ from ..stats import ms, percentile, ratio, spread
 async def measure(bench: Bench) -> None:
     """Rounds of N simultaneous requests per path, order rotating; every body byte-exact.
 
-    hass collects its garbage before each round (the probe): otherwise the full collection
-    that the earlier phases made due (~160 ms on this heap) lands in whichever round
-    crosses the threshold first, and decides the p95 of that path alone.
+    hass, the bench process and the client worker collect their garbage before each round:
+    otherwise a full collection that the earlier phases made due (~160 ms on hass's heap, a
+    ~100 ms stall seen from the simulator's process) lands in whichever round crosses the
+    threshold first, and decides the p95 of that path alone.
     """
     bench.config.first_audio_delay = FIRST_AUDIO_DELAY
     count = bench.sizes.concurrent
@@ -35,6 +37,7 @@ async def measure(bench: Bench) -> None:
         shift = number % len(order)
         for name in order[shift:] + order[:shift]:
             stats = await bench.probe({"type": "bench_probe/stats", "collect_garbage": True})
+            gc.collect()  # and this process's, where the simulator and the Wyoming server run
             full_collection.append(stats["last_full_collection_s"])
             texts = [bench.texts.next() for _ in range(count)]
             fetches = await paths[name](texts)
