@@ -77,9 +77,6 @@ class WsSynthesis:
         self._held: collections.deque[_Event] = collections.deque(maxlen=1)
         self._audio_handed_on = False
         self._first_audio_on_its_way = False
-        # Set when the consumer is ready for more (the reader waits for it before first audio).
-        self._turn_over = asyncio.Event()
-        self._consumer_waiting = False
         self._tasks: list[asyncio.Task[None]] = []
         self.policy = EndOfStream(
             Limits(timeouts.socket_silence, timeouts.idle, timeouts.final_grace)
@@ -128,7 +125,6 @@ class WsSynthesis:
             # cost a streaming faster than real time more than it gives.
             self._first_audio_on_its_way = True
             await asyncio.sleep(0)
-            self._turn_over.set()
         while self.outcome is Decision.CONTINUE:
             event = self._held.popleft() if self._held else await self._next_event()
             if event is None:
@@ -258,12 +254,6 @@ class WsSynthesis:
             self._events.put_nowait(message)
             if message.type in _END_TYPES:
                 return
-            if self._consumer_waiting and not self._first_audio_on_its_way:
-                # Until the first audio is on its way, the waiting consumer takes each message
-                # before more are read behind it: the first audio would otherwise leave only
-                # after the whole burst behind it (and the close) had been read.
-                self._turn_over.clear()
-                await self._turn_over.wait()
 
     async def _next_event(self) -> _Event | None:
         """The next event, or None when the policy's deadline passed first."""
@@ -275,8 +265,6 @@ class WsSynthesis:
             when = None if deadline is None else deadline[0] - self._clock()
         else:
             when = self._init_deadline - self._clock()
-        self._consumer_waiting = True
-        self._turn_over.set()
         try:
             async with asyncio.timeout(when):
                 return await self._events.get()
@@ -284,8 +272,6 @@ class WsSynthesis:
             if not self.initialized:
                 raise ServiceTimeoutError("Timed out waiting for connectionInitialized") from None
             return None
-        finally:
-            self._consumer_waiting = False
 
     def _on_wake(self) -> None:
         writer = self._writer
