@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from dataclasses import dataclass
+import gc
 from pathlib import Path
 import random
 import tempfile
@@ -22,13 +23,12 @@ from harness.api import FlowKind, HassApi
 from harness.console import Console
 from harness.errors import HarnessError
 from harness.hass import INTEGRATION, HassProcess, HassSettings
-from harness.speech import fetch_speech
 from harness.voice_loop import COMPONENTS as VOICE_LOOP_COMPONENTS
 from simulator import DEFAULT_API_KEY, FaseehSimulator, SimulatorConfig
 
-from .services import HaTarget, RawClients, start_wyoming
+from .services import HaTarget, RawClients, ha_once, start_wyoming
 from .texts import Texts
-from .verdicts import REQUEST_BOUND, WAV_OPTIONS, Result, wav_verdict
+from .verdicts import Result, wav_verdict
 
 LOG_DIR = Path(tempfile.gettempdir()) / "faseeh-bench-logs"
 PROBE = Path(__file__).resolve().parent / "bench_probe"
@@ -162,15 +162,21 @@ class Bench:
         await self.sim.stop()
 
     async def ha_once(self, engine: str, text: str, *, cache: bool = False) -> Result:
-        """The text through HA as a media player gets it (WAV); times from the POST."""
-        fetch = await fetch_speech(
-            self.api, engine, text, WAV_OPTIONS, cache=cache, bound=REQUEST_BOUND
-        )
+        """The text through HA from this process (WAV), judged; times from the POST."""
+        fetch = await ha_once(self.api, engine, text, cache=cache)
         return Result.of(fetch, wav_verdict(fetch.body, text))
 
-    async def ha_many(self, engine: str, texts: list[str]) -> list[Result]:
-        """One HA request per text, all at once."""
-        return list(await asyncio.gather(*(self.ha_once(engine, text) for text in texts)))
+    async def collect_garbage(self) -> dict[str, Any]:
+        """Collect in hass and here (the client worker collects before each batch itself).
+
+        Returns the probe's stats. A phase calls it before each measured batch, so that no
+        batch pays for a full collection the ones before it made due.
+        """
+        stats: dict[str, Any] = await self.probe(
+            {"type": "bench_probe/stats", "collect_garbage": True}
+        )
+        gc.collect()  # this process runs the simulator and the Wyoming server
+        return stats
 
     def paths(self) -> dict[str, Batch]:
         """The four ways to the same audio: a raw client, and HA in front of each service.

@@ -225,11 +225,15 @@ async def raw_wyoming_once(port: int, text: str) -> Fetch:
     return fetch
 
 
-async def ha_once(session: aiohttp.ClientSession, target: HaTarget, text: str) -> Fetch:
-    """The text through HA as a media player gets it (WAV, cache off); times from the POST."""
+async def ha_once(api: HassApi, engine: str, text: str, *, cache: bool = False) -> Fetch:
+    """The text through HA as a media player gets it (WAV); times from the POST."""
+    return await fetch_speech(api, engine, text, WAV_OPTIONS, cache=cache, bound=REQUEST_BOUND)
+
+
+def _api_of(session: aiohttp.ClientSession, target: HaTarget) -> HassApi:
     api = HassApi(session, target.base, Console())
     api.token = target.token
-    return await fetch_speech(api, target.engine, text, WAV_OPTIONS, bound=REQUEST_BOUND)
+    return api
 
 
 class RawClients:
@@ -321,9 +325,9 @@ async def worker_main() -> None:
                     *(raw_wyoming_once(int(target), text) for text in texts)
                 )
             else:
-                fetches = await asyncio.gather(
-                    *(ha_once(session, HaTarget(**target), text) for text in texts)
-                )
+                ha = HaTarget(**target)
+                api = _api_of(session, ha)
+                fetches = await asyncio.gather(*(ha_once(api, ha.engine, text) for text in texts))
                 verdict = wav_verdict
             results = [
                 asdict(Result.of(fetch, verdict(fetch.body, text)))

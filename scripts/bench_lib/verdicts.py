@@ -1,6 +1,6 @@
 """How the bench judges one synthesis: the simulator's exact audio, a strict prefix, or wrong.
 
-The client worker process uses it too, so it starts no Home Assistant.
+The client worker process uses it too.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ API_PATH: Final = "/api/v1"
 WS_PATH: Final = "/api/v1/websocket/text-to-speech"
 DEFAULT_SETTINGS: Final = VoiceSettings()
 DEFAULT_TIMEOUTS: Final = Timeouts()
-# A 429 before any audio of a segment is asked again this many times, after 0.25, 0.5, 1 s.
+# "Too many at once" before any audio is asked again this many times (Timeouts.busy_retry).
 RATE_LIMIT_RETRIES: Final = 3
 # What the background probe of a silent socket speaks (billed: a few characters per probe).
 SOCKET_PROBE_TEXT: Final = "مرحبا"
@@ -233,7 +233,7 @@ class FaseehClient:
                             if retries >= RATE_LIMIT_RETRIES:
                                 raise refused.error from None
                             if not refused.on_spare:
-                                await asyncio.sleep(self._timeouts.busy_retry * 2**retries)
+                                await self._busy_backoff(retries)
                             retries += 1
                     handed_over = not pcm.total
                 if handed_over:
@@ -357,7 +357,7 @@ class FaseehClient:
                     continue
                 if retries >= RATE_LIMIT_RETRIES:
                     raise
-                await asyncio.sleep(self._timeouts.busy_retry * 2**retries)
+                await self._busy_backoff(retries)
                 retries += 1
 
     async def _read_http_audio(
@@ -398,6 +398,10 @@ class FaseehClient:
         _LOGGER.debug("Socket probe: %s", self._transport.choice.reason)
 
     # Internals.
+
+    async def _busy_backoff(self, retries: int) -> None:
+        """Wait before asking again after "too many at once": busy_retry, doubling each time."""
+        await asyncio.sleep(self._timeouts.busy_retry * 2**retries)
 
     @contextmanager
     def _scrubbed(self) -> Iterator[None]:

@@ -11,7 +11,6 @@ machine stalled (~100 ms, on any of the four paths, seen on two cores) decide th
 from __future__ import annotations
 
 from collections import Counter
-import gc
 
 from ..context import FIRST_AUDIO_DELAY, Bench
 from ..stats import ms, percentile, ratio, spread
@@ -36,8 +35,7 @@ async def measure(bench: Bench) -> None:
     for number in range(bench.sizes.concurrent_rounds):
         shift = number % len(order)
         for name in order[shift:] + order[:shift]:
-            stats = await bench.probe({"type": "bench_probe/stats", "collect_garbage": True})
-            gc.collect()  # and this process's, where the simulator and the Wyoming server run
+            stats = await bench.collect_garbage()
             full_collection.append(stats["last_full_collection_s"])
             texts = [bench.texts.next() for _ in range(count)]
             fetches = await paths[name](texts)

@@ -6,8 +6,6 @@ the median over pairs: on two cores the machine has slow and fast spells that a 
 
 from __future__ import annotations
 
-import gc
-
 from ..context import FIRST_AUDIO_DELAY, SECONDS_PER_CHARACTER, Bench, BenchError
 from ..stats import percentile
 from ..texts import arabic_number, long_text
@@ -24,10 +22,7 @@ async def measure(bench: Bench) -> None:
             # Each pair in turn order, so neither path always runs on the other's heels.
             for name in ("raw", "faseeh") if run % 2 else ("faseeh", "raw"):
                 values = rates[name]
-                # No path pays for another's garbage: hass, this process (the simulator) and
-                # the client worker (it collects before each batch) start each run clean.
-                await bench.probe({"type": "bench_probe/stats", "collect_garbage": True})
-                gc.collect()
+                await bench.collect_garbage()  # no path pays for another's garbage
                 # A new text each time: HA's memory cache would answer a repeat at once.
                 text = long_text(bench.sizes.throughput_chars, f"{name} {arabic_number(run)}.")
                 (fetch,) = await paths[name]([text])
